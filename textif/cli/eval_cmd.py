@@ -1,0 +1,8 @@
+"""``textif eval`` (filled in by the evaluation work)."""
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    pass

@@ -1,0 +1,96 @@
+"""``textif fuse``: one pair or two folders of pairs."""
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from textif.cli.common import fail, user_errors
+
+
+class Device(str, Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+    mps = "mps"
+
+
+class PrecisionOpt(str, Enum):
+    fp32 = "fp32"
+    fp16 = "fp16"
+    bf16 = "bf16"
+
+
+def fuse(
+    vis: Optional[Path] = typer.Option(None, "--vis", help="Visible image (any size; PNG/JPEG/BMP/TIFF, 8/16-bit)."),
+    ir: Optional[Path] = typer.Option(None, "--ir", help="Infrared image of the same scene and size."),
+    vis_dir: Optional[Path] = typer.Option(None, "--vis-dir", help="Folder of visible images (pairs matched by file stem)."),
+    ir_dir: Optional[Path] = typer.Option(None, "--ir-dir", help="Folder of infrared images."),
+    output: Path = typer.Option(..., "-o", "--output", help="Output image (one pair) or output folder (folders)."),
+    text: Optional[str] = typer.Option(
+        None, "--text", "-t", help='What to repair, e.g. "the visible image is too dark". Default: neutral fusion.'
+    ),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Preset name or checkpoint folder (default: the shipped model)."),
+    device: Device = typer.Option(Device.auto, "--device", help="Where to run."),
+    precision: PrecisionOpt = typer.Option(PrecisionOpt.fp32, "--precision", help="fp16/bf16 only on a GPU."),
+    tile: Optional[int] = typer.Option(None, "--tile", help="Fuse in tiles of N pixels (automatic for large images)."),
+    tile_overlap: int = typer.Option(64, "--tile-overlap", help="Pixels shared by neighbouring tiles."),
+    bit_depth: int = typer.Option(8, "--bit-depth", help="Output bit depth: 8 or 16 (PNG/TIFF)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Folder mode: replace existing outputs."),
+    resize_ir_to_vis: bool = typer.Option(
+        False, "--resize-ir-to-vis", help="Resize the infrared image to the visible size when they differ in resolution."
+    ),
+    text_encoder_path: Optional[Path] = typer.Option(None, "--text-encoder-path", help="Local folder of the CLIP text encoder."),
+    allow_untrained: bool = typer.Option(False, "--allow-untrained", hidden=True),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Fuse an infrared and a visible image (or two folders of them), guided by a sentence."""
+    single = vis is not None or ir is not None
+    folders = vis_dir is not None or ir_dir is not None
+    if single == folders:
+        fail("give either --vis and --ir (one pair) or --vis-dir and --ir-dir (folders)")
+    if single and (vis is None or ir is None):
+        fail("one pair needs both --vis and --ir")
+    if folders and (vis_dir is None or ir_dir is None):
+        fail("folder mode needs both --vis-dir and --ir-dir")
+    if bit_depth not in (8, 16):
+        fail(f"--bit-depth must be 8 or 16, got {bit_depth}")
+    if tile is not None and tile < 64:
+        fail(f"--tile must be at least 64 pixels, got {tile}")
+    with user_errors():
+        from textif.inference.fuser import load
+
+        fuser = load(
+            model, device=device.value, precision=precision.value, tile=tile, tile_overlap=tile_overlap,
+            text_encoder_path=text_encoder_path, allow_untrained=allow_untrained,
+        )
+        if single:
+            assert vis is not None and ir is not None
+            if output.is_dir():
+                fail(f"{output}: is a folder; give an output file name such as {output / (vis.stem + '.png')}")
+            out = fuser.fuse_file(vis, ir, output, text, bit_depth=bit_depth, resize_ir_to_vis=resize_ir_to_vis)
+            if not quiet:
+                typer.echo(f"wrote {out}")
+            return
+        assert vis_dir is not None and ir_dir is not None
+        report = fuser.fuse_folder(
+            vis_dir, ir_dir, output, text, overwrite=overwrite, bit_depth=bit_depth,
+            resize_ir_to_vis=resize_ir_to_vis, progress=not quiet,
+        )
+    n = len(report.written)
+    typer.echo(
+        f"fused {n} pair{'s' if n != 1 else ''} into {output} in {report.seconds:.1f} s"
+        + (f", skipped {len(report.skipped)} existing (use --overwrite)" if report.skipped else "")
+        + (f", {len(report.failed)} failed" if report.failed else "")
+    )
+    if report.failed:
+        typer.echo("failed:", err=True)
+        for _, msg in report.failed:
+            typer.echo(f"  {msg}", err=True)
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("fuse")(fuse)

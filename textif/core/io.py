@@ -1,0 +1,186 @@
+"""Image reading and writing: 8/16-bit, gray/colour/alpha/palette, atomic writes.
+
+Arrays returned here are ``float32`` in ``[0, 1]`` with shape ``(H, W)`` (gray) or
+``(H, W, 3)`` (RGB order). OpenCV does the decoding (it handles 16-bit PNG/TIFF and
+palette PNG); files are read through ``numpy.fromfile`` so any path works.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from textif.core.errors import ImageReadError, ImageWriteError
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "ImageInfo",
+    "read_image",
+    "read_image_with_info",
+    "write_image",
+    "list_images",
+    "to_gray",
+    "to_rgb",
+]
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What was in the file: ``bit_depth`` 8 or 16 and the number of stored colour channels."""
+
+    bit_depth: int
+    channels: int
+
+
+def to_gray(img: np.ndarray) -> np.ndarray:
+    """``(H, W, 3)`` RGB -> ``(H, W)`` luminance (ITU-R BT.601 weights); gray passes through."""
+    if img.ndim == 2:
+        return img
+    return (img[..., 0] * 0.299 + img[..., 1] * 0.587 + img[..., 2] * 0.114).astype(img.dtype)
+
+
+def to_rgb(img: np.ndarray) -> np.ndarray:
+    """``(H, W)`` gray -> ``(H, W, 3)`` by repetition; RGB passes through."""
+    if img.ndim == 3:
+        return img
+    return np.repeat(img[..., None], 3, axis=2)
+
+
+def read_image_with_info(
+    path: str | os.PathLike, *, channels: Literal[1, 3] | None = None
+) -> tuple[np.ndarray, ImageInfo]:
+    """Read an image file as float32 in [0, 1].
+
+    Args:
+        path: PNG, JPEG, BMP, TIFF or WebP file, 8- or 16-bit, gray, RGB, RGBA or palette.
+        channels: ``1`` gives ``(H, W)`` (colour converted to luminance), ``3`` gives
+            ``(H, W, 3)`` RGB (gray repeated), ``None`` keeps what the file has (alpha dropped;
+            a colour file whose three channels are equal is returned as gray).
+
+    Raises:
+        ImageReadError: the file is missing, empty, not an image, or of an unsupported depth.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise ImageReadError(f"{p}: file not found")
+    if p.is_dir():
+        raise ImageReadError(f"{p}: is a folder, not an image file")
+    try:
+        buf = np.fromfile(str(p), dtype=np.uint8)
+    except OSError as e:
+        raise ImageReadError(f"{p}: cannot be read ({e.strerror or e})") from None
+    if buf.size == 0:
+        raise ImageReadError(f"{p}: file is empty")
+    arr = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    if arr is None or arr.size == 0:
+        raise ImageReadError(f"{p}: not a readable image (supported: {', '.join(IMAGE_EXTENSIONS)})")
+    if arr.dtype == np.uint8:
+        depth, scale = 8, 255.0
+    elif arr.dtype == np.uint16:
+        depth, scale = 16, 65535.0
+    elif arr.dtype in (np.float32, np.float64):
+        depth, scale = 32, 1.0
+    else:
+        raise ImageReadError(f"{p}: unsupported pixel type {arr.dtype} (use 8- or 16-bit images)")
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[..., 0]
+    stored = 1 if arr.ndim == 2 else 3
+    if arr.ndim == 3:
+        arr = arr[..., :3]  # drop alpha
+        if arr.shape[2] != 3:
+            raise ImageReadError(f"{p}: has {arr.shape[2]} channels; expected 1, 3 or 4")
+        arr = arr[..., ::-1]  # BGR -> RGB
+    img = np.ascontiguousarray(arr, dtype=np.float32) / np.float32(scale)
+    if depth == 32:
+        if not np.isfinite(img).all():
+            raise ImageReadError(f"{p}: contains NaN or infinite values")
+        img = np.clip(img, 0.0, 1.0)
+    if channels is None and img.ndim == 3 and _is_gray(img):
+        img = img[..., 0].copy()
+    if channels == 1:
+        img = to_gray(img)
+    elif channels == 3:
+        img = to_rgb(img)
+    return img, ImageInfo(bit_depth=min(depth, 16), channels=stored)
+
+
+def read_image(path: str | os.PathLike, *, channels: Literal[1, 3] | None = None) -> np.ndarray:
+    """Like :func:`read_image_with_info`, returning only the array."""
+    return read_image_with_info(path, channels=channels)[0]
+
+
+def _is_gray(img: np.ndarray) -> bool:
+    return bool(np.array_equal(img[..., 0], img[..., 1]) and np.array_equal(img[..., 1], img[..., 2]))
+
+
+def write_image(path: str | os.PathLike, img: np.ndarray, *, bit_depth: Literal[8, 16] = 8) -> Path:
+    """Write ``img`` (float in [0, 1], ``(H, W)`` or ``(H, W, 3)`` RGB) atomically.
+
+    The file is encoded to a temporary file in the destination folder and renamed into
+    place, so a crash never leaves a half-written output. The format follows the suffix
+    (PNG unless given otherwise); 16-bit needs PNG or TIFF.
+
+    Raises:
+        ImageWriteError: the folder does not exist or is not writable, or the format is unknown.
+    """
+    p = Path(path)
+    suffix = p.suffix.lower() or ".png"
+    if suffix not in IMAGE_EXTENSIONS:
+        raise ImageWriteError(f"{p}: unknown image format {suffix!r} (use one of {', '.join(IMAGE_EXTENSIONS)})")
+    if bit_depth not in (8, 16):
+        raise ImageWriteError(f"{p}: bit depth must be 8 or 16, got {bit_depth}")
+    if bit_depth == 16 and suffix not in (".png", ".tif", ".tiff"):
+        raise ImageWriteError(f"{p}: 16-bit output needs a .png or .tif file")
+    arr = np.clip(np.nan_to_num(np.asarray(img, dtype=np.float32)), 0.0, 1.0)
+    if bit_depth == 8:
+        out = np.round(arr * 255.0).astype(np.uint8)
+    else:
+        out = np.round(arr * 65535.0).astype(np.uint16)
+    if out.ndim == 3:
+        out = np.ascontiguousarray(out[..., ::-1])  # RGB -> BGR for OpenCV
+    ok, data = cv2.imencode(suffix, out)
+    if not ok:
+        raise ImageWriteError(f"{p}: could not encode image as {suffix}")
+    folder = p.parent if str(p.parent) else Path(".")
+    if not folder.is_dir():
+        raise ImageWriteError(f"{p}: output folder {folder} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=folder)
+    except OSError as e:
+        raise ImageWriteError(f"{p}: cannot write to {folder} ({e.strerror or e})") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.tobytes())
+        os.replace(tmp, p)
+    except OSError as e:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise ImageWriteError(f"{p}: cannot write ({e.strerror or e})") from None
+    return p
+
+
+def list_images(folder: str | os.PathLike) -> dict[str, Path]:
+    """Image files of a folder keyed by file stem (any extension in :data:`IMAGE_EXTENSIONS`).
+
+    Raises:
+        ImageReadError: the folder does not exist, or two files share a stem.
+    """
+    d = Path(folder)
+    if not d.is_dir():
+        raise ImageReadError(f"{d}: folder not found")
+    out: dict[str, Path] = {}
+    for f in sorted(d.iterdir()):
+        if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS and not f.name.startswith("."):
+            if f.stem in out:
+                raise ImageReadError(f"{d}: two images share the name {f.stem!r} ({out[f.stem].name}, {f.name})")
+            out[f.stem] = f
+    return out

@@ -1,0 +1,285 @@
+"""The Text-IF network (Yi et al., CVPR 2024) and its registered presets.
+
+Two Restormer-style encoders (visible: 3 channels, infrared: 1 channel) with PixelUnshuffle
+down-sampling; a cross fusion layer at the deepest level (cross-attention with exchanged
+queries, concatenation + projection, spatial self-attention); a semantic interaction fusion
+decoder in which a SIGM modulates the features with the text embedding at every level; skip
+connections that fuse both encoders' features per level; refinement blocks; RGB output.
+
+Fast presets may start with a pixel-unshuffle stem (``stem > 1``) so that no transformer
+block runs at full resolution; the structure above is unchanged.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from textif.core.registry import Registry
+from textif.models.layers import (
+    CrossAttention,
+    Downsample,
+    FusionEmbed,
+    SIGM,
+    SpatialSelfAttention,
+    TransformerBlock,
+    Upsample,
+)
+
+__all__ = ["TextIFConfig", "TextIF", "MODELS", "register_model", "create_model", "list_models", "model_config"]
+
+
+@dataclass
+class TextIFConfig:
+    """Architecture of a Text-IF network. Saved as ``config.json`` beside the weights.
+
+    Attributes:
+        dim: channels at level 1 (doubled at each deeper level).
+        blocks: transformer blocks per level (encoders and decoder); its length is the number of levels.
+        heads: MDTA heads per level.
+        refinement_blocks: transformer blocks after the decoder, at level-1 resolution.
+        ffn: ``"gated"`` (Restormer GDFN, depthwise) or ``"dense"`` (the official release's dense 3x3 FFN).
+        ffn_expansion: hidden width of the feed-forward network relative to its input.
+        text_dim: size of the text embedding (512 for CLIP, 384 for MiniLM).
+        text_hidden: hidden width of each SIGM's MLP; ``None`` means ``2 * text_dim`` (official).
+        stem: pixel-unshuffle factor of the input (1: a 3x3 conv at full resolution, as in the paper).
+        level1_concat: keep ``2 * dim`` channels at the level-1 decoder (official); else project to ``dim``.
+        residual_vis: add the visible image to the output (the network predicts a correction).
+        full_attention: materialise the ``(HW)^2`` attention matrix as the official code does
+            (reference/benchmark only); otherwise chunked, memory-bounded attention.
+        attention_max_elements: memory bound for the chunked spatial attention.
+    """
+
+    dim: int = 48
+    blocks: tuple[int, ...] = (2, 2, 2, 2)
+    heads: tuple[int, ...] = (1, 2, 4, 8)
+    refinement_blocks: int = 4
+    ffn: str = "dense"
+    ffn_expansion: float = 2.0
+    bias: bool = False
+    text_dim: int = 512
+    text_hidden: int | None = None
+    stem: int = 1
+    vis_channels: int = 3
+    ir_channels: int = 1
+    out_channels: int = 3
+    level1_concat: bool = True
+    residual_vis: bool = False
+    full_attention: bool = False
+    attention_max_elements: int = 1 << 24
+    attention_groups: int = 16
+
+    def __post_init__(self) -> None:
+        self.blocks = tuple(int(b) for b in self.blocks)
+        self.heads = tuple(int(h) for h in self.heads)
+        if len(self.blocks) != len(self.heads) or len(self.blocks) < 2:
+            raise ValueError(f"blocks {self.blocks} and heads {self.heads} must have the same length (>= 2)")
+        if self.stem < 1:
+            raise ValueError(f"stem must be >= 1, got {self.stem}")
+        if (self.dim * 2 ** (len(self.blocks) - 1)) % self.attention_groups:
+            raise ValueError("the deepest level's channels must be divisible by attention_groups")
+
+    @property
+    def levels(self) -> int:
+        return len(self.blocks)
+
+    @property
+    def multiple(self) -> int:
+        """Input height and width must be multiples of this (inference pads to it)."""
+        return self.stem * 2 ** (self.levels - 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["blocks"] = list(self.blocks)
+        d["heads"] = list(self.heads)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TextIFConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ValueError(f"unknown TextIFConfig fields: {sorted(unknown)}")
+        return cls(**d)
+
+
+class _Encoder(nn.Module):
+    def __init__(self, cfg: TextIFConfig, in_channels: int) -> None:
+        super().__init__()
+        s = cfg.stem
+        self.embed = nn.Sequential(
+            nn.PixelUnshuffle(s) if s > 1 else nn.Identity(),
+            nn.Conv2d(in_channels * s * s, cfg.dim, 3, padding=1, bias=cfg.bias),
+        )
+        self.levels = nn.ModuleList()
+        self.downs = nn.ModuleList()
+        for i, (n, h) in enumerate(zip(cfg.blocks, cfg.heads)):
+            d = cfg.dim * 2**i
+            if i > 0:
+                self.downs.append(Downsample(d // 2))
+            self.levels.append(
+                nn.Sequential(
+                    *[TransformerBlock(d, heads=h, ffn_expansion=cfg.ffn_expansion, ffn=cfg.ffn, bias=cfg.bias) for _ in range(n)]
+                )
+            )
+
+    def forward(self, x: Tensor) -> list[Tensor]:
+        feats = []
+        x = self.embed(x)
+        for i, level in enumerate(self.levels):
+            if i > 0:
+                x = self.downs[i - 1](x)
+            x = level(x)
+            feats.append(x)
+        return feats
+
+
+class TextIF(nn.Module):
+    """Text-guided image fusion network.
+
+    Example:
+        >>> net = TextIF(config=TextIFConfig(dim=8, blocks=(1, 1), heads=(1, 1), refinement_blocks=0,
+        ...                                  text_dim=16, attention_groups=8))
+        >>> out = net(torch.rand(1, 3, 32, 32), torch.rand(1, 1, 32, 32), torch.randn(1, 16))
+        >>> out.shape
+        torch.Size([1, 3, 32, 32])
+    """
+
+    def __init__(self, *, config: TextIFConfig | None = None, **overrides: Any) -> None:
+        super().__init__()
+        cfg = dataclasses.replace(config or TextIFConfig(), **overrides)
+        self.config = cfg
+        L = cfg.levels
+        deep = cfg.dim * 2 ** (L - 1)
+        hidden = cfg.text_hidden or 2 * cfg.text_dim
+        attn_kw = dict(groups=cfg.attention_groups, full=cfg.full_attention, max_elements=cfg.attention_max_elements)
+        block_kw = dict(ffn_expansion=cfg.ffn_expansion, ffn=cfg.ffn, bias=cfg.bias)
+
+        self.encoder_vis = _Encoder(cfg, cfg.vis_channels)
+        self.encoder_ir = _Encoder(cfg, cfg.ir_channels)
+        self.cross_attention = CrossAttention(deep, **attn_kw)
+        self.fuse_deep = FusionEmbed(deep, bias=cfg.bias)
+        self.self_attention = SpatialSelfAttention(deep, **attn_kw)
+
+        # decoder, index i = level (0 = finest); built from the deepest level up
+        self.sigm = nn.ModuleList(SIGM(cfg.text_dim, cfg.dim * 2**i, hidden=hidden) for i in range(L))
+        self.skip_fuse = nn.ModuleList(FusionEmbed(cfg.dim * 2**i, bias=cfg.bias) for i in range(L - 1))
+        self.ups = nn.ModuleList(Upsample(cfg.dim * 2 ** (i + 1)) for i in range(L - 1))
+        self.reduce = nn.ModuleList()
+        for i in range(L - 1):
+            d = cfg.dim * 2**i
+            if i == 0 and cfg.level1_concat:
+                self.reduce.append(nn.Identity())
+            else:
+                self.reduce.append(nn.Conv2d(2 * d, d, 1, bias=cfg.bias))
+        top = 2 * cfg.dim if cfg.level1_concat else cfg.dim
+        self.decoders = nn.ModuleList()
+        for i in range(L):
+            d = top if i == 0 else cfg.dim * 2**i
+            self.decoders.append(nn.Sequential(*[TransformerBlock(d, heads=cfg.heads[i], **block_kw) for _ in range(cfg.blocks[i])]))
+        self.refinement = nn.Sequential(
+            *[TransformerBlock(top, heads=cfg.heads[0], **block_kw) for _ in range(cfg.refinement_blocks)]
+        )
+        s = cfg.stem
+        self.output = nn.Sequential(
+            nn.Conv2d(top, cfg.out_channels * s * s, 3, padding=1, bias=cfg.bias),
+            nn.PixelShuffle(s) if s > 1 else nn.Identity(),
+        )
+
+    def forward(self, vis: Tensor, ir: Tensor, text: Tensor) -> Tensor:
+        """Fuse a batch.
+
+        Args:
+            vis: ``(B, 3, H, W)`` float in [0, 1], H and W multiples of ``config.multiple``.
+            ir: ``(B, 1, H, W)`` float in [0, 1].
+            text: ``(B, text_dim)`` or ``(1, text_dim)`` text embedding.
+
+        Returns:
+            ``(B, 3, H, W)`` fused image, approximately in [0, 1] (not clamped).
+        """
+        cfg = self.config
+        if vis.shape[-2:] != ir.shape[-2:]:
+            raise ValueError(f"vis {tuple(vis.shape)} and ir {tuple(ir.shape)} differ in size")
+        h, w = vis.shape[-2:]
+        if h % cfg.multiple or w % cfg.multiple:
+            raise ValueError(f"height and width must be multiples of {cfg.multiple}, got {h}x{w} (pad first)")
+        if text.shape[-1] != cfg.text_dim:
+            raise ValueError(f"text embedding has {text.shape[-1]} dims; this model expects {cfg.text_dim}")
+        text = text.to(vis.dtype)
+        fv = self.encoder_vis(vis)
+        fi = self.encoder_ir(ir)
+        L = cfg.levels
+        a, b = self.cross_attention(fv[-1], fi[-1])
+        x = self.self_attention(self.fuse_deep(a, b))
+        x = self.decoders[L - 1](self.sigm[L - 1](x, text))
+        for i in range(L - 2, -1, -1):
+            x = self.sigm[i](self.ups[i](x), text)
+            x = torch.cat([x, self.skip_fuse[i](fv[i], fi[i])], dim=1)
+            x = self.decoders[i](self.reduce[i](x))
+        out = self.output(self.refinement(x))
+        if cfg.residual_vis:
+            out = out + vis
+        return out
+
+
+# ---------------------------------------------------------------- registry
+MODELS: Registry[Callable[..., TextIFConfig]] = Registry("model")
+
+
+def register_model(name: str) -> Callable[[Callable[..., TextIFConfig]], Callable[..., TextIFConfig]]:
+    """Register a function returning the :class:`TextIFConfig` of a preset."""
+    return MODELS.register(name)
+
+
+@register_model("textif-paper")
+def _paper() -> TextIFConfig:
+    """Layer sizes of the official release (63.8 M parameters; CLIP text encoder)."""
+    return TextIFConfig(
+        dim=48, blocks=(2, 2, 2, 2), heads=(1, 2, 4, 8), refinement_blocks=4, ffn="dense", ffn_expansion=2.0,
+        text_dim=512, stem=1, level1_concat=True,
+    )
+
+
+@register_model("textif-base")
+def _base() -> TextIFConfig:
+    """Restormer GDFN, pixel-unshuffle stem of 2; quality-oriented CPU preset."""
+    return TextIFConfig(
+        dim=32, blocks=(1, 2, 2, 2), heads=(1, 2, 4, 8), refinement_blocks=1, ffn="gated", ffn_expansion=2.0,
+        text_dim=384, text_hidden=256, stem=2, level1_concat=False, residual_vis=True,
+    )
+
+
+@register_model("textif-small")
+def _small() -> TextIFConfig:
+    """The default: fast on a CPU (pixel-unshuffle stem of 2, GDFN, 4 levels)."""
+    return TextIFConfig(
+        dim=24, blocks=(1, 1, 2, 2), heads=(1, 2, 4, 8), refinement_blocks=1, ffn="gated", ffn_expansion=2.0,
+        text_dim=384, text_hidden=192, stem=2, level1_concat=False, residual_vis=True,
+    )
+
+
+@register_model("textif-tiny")
+def _tiny() -> TextIFConfig:
+    """For tests: a few thousand parameters."""
+    return TextIFConfig(
+        dim=8, blocks=(1, 1, 1), heads=(1, 1, 2), refinement_blocks=0, ffn="gated", ffn_expansion=1.5,
+        text_dim=384, text_hidden=32, stem=1, level1_concat=False, residual_vis=True, attention_groups=8,
+    )
+
+
+def model_config(name: str, **overrides: Any) -> TextIFConfig:
+    """The config of a registered preset, with fields overridden."""
+    return dataclasses.replace(MODELS.get(name)(), **overrides)
+
+
+def create_model(name: str, **overrides: Any) -> TextIF:
+    """Build a registered preset (untrained). ``create_model("textif-small", dim=32)``."""
+    return TextIF(config=model_config(name, **overrides))
+
+
+def list_models() -> list[str]:
+    return MODELS.names()
