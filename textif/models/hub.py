@@ -115,7 +115,10 @@ def from_pretrained(folder: str | os.PathLike, *, map_location: str | torch.devi
     except (SafetensorError, OSError) as e:
         raise ModelNotFoundError(f"{weights}: cannot read weights ({e})") from None
     state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
-    missing, unexpected = model.load_state_dict(state, strict=False)
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as e:  # shape mismatches
+        raise ModelNotFoundError(f"{weights}: weights do not match config.json ({str(e).splitlines()[1].strip()})") from None
     if missing or unexpected:
         raise ModelNotFoundError(
             f"{weights}: weights do not match config.json (missing {len(missing)}, unexpected {len(unexpected)}: "
