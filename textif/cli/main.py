@@ -18,6 +18,7 @@ _COMMAND_MODULES = (
     "textif.cli.models_cmd",
     "textif.cli.eval_cmd",
     "textif.cli.degrade_cmd",
+    "textif.cli.train_cmd",
 )
 
 for _mod in _COMMAND_MODULES:

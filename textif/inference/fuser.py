@@ -21,7 +21,8 @@ import torch
 from torch import Tensor
 
 from textif.core.errors import ImageReadError, SizeMismatchError, TextEncoderError, TextIFError, UntrainedModelError
-from textif.core.io import list_images, read_image_with_info, to_gray, write_image
+from textif.core.io import list_images, read_image_with_info, write_image
+from textif.data.prompts import NEUTRAL_PROMPT
 from textif.inference.tiling import padded_forward, tiled_forward
 from textif.models.hub import Checkpoint, resolve_model
 from textif.models.text import CachedTextEncoder, get_text_encoder
@@ -29,8 +30,6 @@ from textif.models.text import CachedTextEncoder, get_text_encoder
 __all__ = ["Fuser", "load", "FolderReport", "DEFAULT_MODEL", "NEUTRAL_PROMPT", "resolve_device"]
 
 DEFAULT_MODEL = "textif-small"
-#: The paper's "no extra semantic information" case: plain fusion of clean inputs.
-NEUTRAL_PROMPT = "Fuse the infrared and visible images."
 
 Precision = Literal["fp32", "fp16", "bf16"]
 _DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}

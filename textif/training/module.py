@@ -1,0 +1,176 @@
+"""Lightning wiring: the LightningModule (model + losses + optimiser) and callbacks.
+
+The logic lives in the layers below (network, losses, datasets); this module only connects them.
+"""
+from __future__ import annotations
+
+import json
+import math
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from torch import Tensor
+
+from textif.core.io import write_image
+from textif.losses import TextIFLoss
+from textif.models import create_model
+from textif.models.hub import from_pretrained, save_pretrained
+from textif.models.text import get_text_encoder
+from textif.training.config import TrainConfig
+
+__all__ = ["TextIFModule", "ExportCallback", "export_checkpoint"]
+
+
+class TextIFModule(L.LightningModule):
+    """Trains a Text-IF network with the paper's text-dependent losses."""
+
+    def __init__(self, cfg: TrainConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        if cfg.init_from:
+            self.model = from_pretrained(cfg.init_from).model.train()
+        else:
+            self.model = create_model(cfg.model, **cfg.model_overrides)
+        self.loss_fn = TextIFLoss()
+        self._encoder = None  # frozen, outside the module so it is never saved in a checkpoint
+        self.train_seconds = 0.0  # accumulated over resumes
+        self._t_last: float | None = None
+
+    # ---------------------------------------------------------------- text
+    @property
+    def text_encoder(self):
+        if self._encoder is None:
+            self._encoder = get_text_encoder(self.cfg.text_encoder)
+            if self._encoder.dim != self.model.config.text_dim:
+                raise ValueError(
+                    f"text encoder {self.cfg.text_encoder!r} is {self._encoder.dim}-d but the model expects {self.model.config.text_dim}"
+                )
+        return self._encoder
+
+    def embed(self, texts: list[str]) -> Tensor:
+        return self.text_encoder.encode(list(texts)).to(self.device)
+
+    # ---------------------------------------------------------------- steps
+    def forward(self, vis: Tensor, ir: Tensor, texts: list[str]) -> Tensor:
+        return self.model(vis, ir, self.embed(texts))
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
+        fused = self(batch["vis"], batch["ir"], batch["text"])
+        total, terms = self.loss_fn(fused, batch["ir_gt"], batch["vis_gt"], batch["task"])
+        bs = fused.shape[0]
+        self.log("train/loss", total, prog_bar=True, batch_size=bs, sync_dist=False)
+        for k, v in terms.items():
+            self.log(f"train/{k}", v, batch_size=bs)
+        self.log("lr", self.trainer.optimizers[0].param_groups[0]["lr"], batch_size=bs)
+        return total
+
+    def on_train_batch_end(self, *args: Any) -> None:
+        now = time.perf_counter()
+        if self._t_last is not None:
+            self.train_seconds += now - self._t_last
+        self._t_last = now
+
+    def on_train_start(self) -> None:
+        self._t_last = time.perf_counter()
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        fused = self(batch["vis"], batch["ir"], batch["text"])
+        total, _ = self.loss_fn(fused, batch["ir_gt"], batch["vis_gt"], batch["task"])
+        self.log("val/loss", total, prog_bar=True, batch_size=fused.shape[0], sync_dist=True)
+        if batch_idx == 0 and self.trainer.is_global_zero:
+            self._save_grid(batch, fused)
+
+    @torch.no_grad()
+    def _save_grid(self, batch: dict[str, Any], fused: Tensor) -> None:
+        """Rows: samples; columns: degraded visible, degraded infrared, fused (prompted), clean visible."""
+        n = min(self.cfg.val.images, fused.shape[0])
+        rows = []
+        for i in range(n):
+            cols = [batch["vis"][i], batch["ir"][i].expand(3, -1, -1), fused[i].clamp(0, 1), batch["vis_gt"][i]]
+            rows.append(torch.cat(cols, dim=2))
+        grid = torch.cat(rows, dim=1).permute(1, 2, 0).float().cpu().numpy()
+        out = Path(self.cfg.out_dir) / "samples"
+        out.mkdir(parents=True, exist_ok=True)
+        write_image(out / f"step_{self.global_step:06d}.png", grid)
+
+    # ---------------------------------------------------------------- optimiser
+    def configure_optimizers(self):
+        o = self.cfg.optim
+        decay, no_decay = [], []
+        for n, p in self.model.named_parameters():
+            (no_decay if p.ndim < 2 else decay).append(p)
+        opt = torch.optim.AdamW(
+            [{"params": decay, "weight_decay": o.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=o.lr
+        )
+        total = max(1, self.cfg.max_steps)
+
+        def schedule(step: int) -> float:
+            if step < o.warmup_steps:
+                return (step + 1) / o.warmup_steps
+            t = min(1.0, (step - o.warmup_steps) / max(1, total - o.warmup_steps))
+            return o.min_lr_ratio + (1 - o.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * t))
+
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, schedule)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+    # ---------------------------------------------------------------- checkpoint extras
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["textif_train_seconds"] = self.train_seconds
+        checkpoint["textif_config"] = self.cfg.to_dict()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.train_seconds = float(checkpoint.get("textif_train_seconds", 0.0))
+
+
+def export_checkpoint(module: TextIFModule, folder: str | Path, *, extra: dict[str, Any] | None = None,
+                      dtype: torch.dtype = torch.float32) -> Path:
+    """Write the trained network as ``config.json`` + ``model.safetensors`` with its provenance."""
+    cfg = module.cfg
+    trainer = getattr(module, "_trainer", None)
+    world = trainer.world_size if trainer is not None else 1
+    training = {
+        "config": cfg.to_dict(),
+        "steps": int(module.global_step),
+        "batch_size": cfg.batch_size,
+        "world_size": world,
+        "crop": cfg.data.crop,
+        "train_hours": round(module.train_seconds / 3600, 3),
+        "hardware": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+        + (f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ", CPU"),
+        "data": [s.__dict__ for s in cfg.data.sources],
+        "torch": torch.__version__,
+    }
+    training.update(extra or {})
+    prompts = _prompt_cache(module)
+    return save_pretrained(module.model, folder, name=cfg.model, text_encoder=cfg.text_encoder, training=training,
+                           dtype=dtype, text_cache=prompts)
+
+
+def _prompt_cache(module: TextIFModule) -> dict[str, Tensor]:
+    """Embeddings of the suggested prompts, shipped beside the weights (no encoder load for them)."""
+    from textif.data.prompts import NEUTRAL_PROMPT, suggested_prompts
+
+    texts = list(dict.fromkeys([NEUTRAL_PROMPT, *suggested_prompts().values()]))
+    emb = module.text_encoder.encode(texts)
+    return dict(zip(texts, emb))
+
+
+class ExportCallback(L.Callback):
+    """Every ``every_n_steps`` and at the end, export ``out_dir/model`` (safetensors + config.json)."""
+
+    def __init__(self, folder: str | Path, every_n_steps: int) -> None:
+        self.folder = Path(folder)
+        self.every = every_n_steps
+
+    def on_train_batch_end(self, trainer: L.Trainer, module: L.LightningModule, *args: Any) -> None:
+        if trainer.is_global_zero and trainer.global_step % self.every == 0 and trainer.global_step > 0:
+            export_checkpoint(module, self.folder)  # type: ignore[arg-type]
+
+    def on_train_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        if trainer.is_global_zero:
+            export_checkpoint(module, self.folder)  # type: ignore[arg-type]
+            (self.folder / "DONE").write_text(json.dumps({"steps": trainer.global_step}) + "\n")
