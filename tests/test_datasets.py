@@ -219,3 +219,26 @@ def test_shared_ems_and_drmf() -> None:
     assert set(drmf.tasks) == {"low_light", "ir_low_contrast+ir_noise"}
     both = build_training_set([DATA / "EMS" / "train", {"type": "paired", "root": DATA / "TNO"}], seed=0, cache=False)
     assert isinstance(both.datasets[0], EMSFolder) and isinstance(both.datasets[1], PairedFolder)
+
+
+def test_keep_prob_pairs_neutral_prompt_with_degraded_references(tmp_path):
+    import cv2
+    import numpy as np
+
+    from textif.data.datasets import PairedFolder
+    from textif.data.prompts import all_prompts
+
+    (tmp_path / "vis").mkdir()
+    (tmp_path / "ir").mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / "vis" / f"{i}.png"), (rng.random((40, 40, 3)) * 255).astype(np.uint8))
+        cv2.imwrite(str(tmp_path / "ir" / f"{i}.png"), (rng.random((40, 40)) * 255).astype(np.uint8))
+    ds = PairedFolder(tmp_path, crop_size=32, clean_prob=0.0, keep_prob=1.0, seed=0)
+    neutral = set(all_prompts("train")["fusion"])
+    for k in range(len(ds)):
+        s = ds[k]
+        assert s["task"] == "fusion" and s["text"] in neutral and s["severity"] == 0.0
+        assert torch.equal(s["vis"], s["vis_gt"]) and torch.equal(s["ir"], s["ir_gt"])
+    ds = PairedFolder(tmp_path, crop_size=32, clean_prob=0.0, keep_prob=0.0, seed=0)
+    assert all(ds[k]["task"] != "fusion" for k in range(len(ds)))

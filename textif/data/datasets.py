@@ -309,6 +309,9 @@ class PairedFolder(_PairDataset):
         mode: ``"train"`` (random crops, flips, random degradation) or ``"val"``.
         degradations: names allowed (default all), or ``{name: weight}`` for uneven sampling.
         clean_prob: probability of a clean sample (task ``"fusion"``, neutral prompt).
+        keep_prob: probability that a degraded training sample gets the neutral prompt and
+            the degraded images themselves as references: the model learns that a sentence
+            naming no degradation means "fuse as is", so text decides what gets repaired.
         composite_prob: probability that a degraded sample is a composite (two degradations,
             see :func:`~textif.data.degradations.sample_composite`).
         severity_range: ``(low, high)`` within ``[0, 1]`` each degradation's severity is drawn from.
@@ -334,6 +337,7 @@ class PairedFolder(_PairDataset):
         mode: Literal["train", "val"] = "train",
         degradations: Sequence[str] | Mapping[str, float] | None = None,
         clean_prob: float = 0.2,
+        keep_prob: float = 0.0,
         composite_prob: float = 0.2,
         severity_range: tuple[float, float] = (0.1, 1.0),
         hflip: bool = True,
@@ -382,6 +386,7 @@ class PairedFolder(_PairDataset):
                 raise DatasetError(f"degradation weight for {n!r} must be >= 0, got {wgt}")
         weights = {n: wgt for n, wgt in weights.items() if wgt > 0}
         self.clean_prob = _check_prob(clean_prob, "clean_prob")
+        self.keep_prob = _check_prob(keep_prob, "keep_prob")
         self.composite_prob = _check_prob(composite_prob, "composite_prob")
         if not weights and self.clean_prob < 1:
             raise DatasetError("no degradation allowed; set clean_prob=1 for clean pairs only")
@@ -431,6 +436,10 @@ class PairedFolder(_PairDataset):
         task = self._pick_task(index, g)
         deg = degrade_pair(vis_gt, ir_gt, task, severity=self.severity_range, generator=g)
         severity = max(deg.severity.values(), default=0.0)
+        if self.mode == "train" and task != NEUTRAL_TASK and float(torch.rand((), generator=g)) < self.keep_prob:
+            # neutral prompt on degraded input: fuse as is (the references are the degraded images)
+            task, severity, vis_gt, ir_gt = NEUTRAL_TASK, 0.0, deg.vis, deg.ir
+            deg = deg._replace(severity={})
         return {
             "vis": self._inner(deg.vis, inner),
             "ir": self._inner(deg.ir, inner),

@@ -24,7 +24,8 @@ def source_spec(src: SourceConfig, root: Path, cfg: TrainConfig) -> dict[str, An
         if not (src.vis and src.ir):
             raise TextIFError(f"data source {src}: a 'paired' source needs 'vis' and 'ir' folders")
         spec.update(type="paired", vis_dir=str(root / src.vis), ir_dir=str(root / src.ir),
-                    clean_prob=1.0 - d.degrade_prob, composite_prob=d.composite_prob)
+                    clean_prob=1.0 - d.degrade_prob, composite_prob=d.composite_prob,
+                    keep_prob=d.keep_prob)
     elif src.kind == "ems":
         if not src.root:
             raise TextIFError(f"data source {src}: an 'ems' source needs 'root'")
