@@ -107,7 +107,7 @@ def section_metrics(fuser, pairs, out: Path, peers_csv: Path, label: str) -> str
 
 def section_awareness(fuser, pairs, limit: int, severity: float) -> tuple[str, dict]:
     from textif.data.degradations import DEGRADATIONS, degrade_pair
-    from textif.data.prompts import heldout_prompts, suggested_prompts, train_prompts
+    from textif.data.prompts import heldout_prompts, suggested_prompts
     from textif.core.io import read_image
 
     names = DEGRADATIONS.names()

@@ -10,7 +10,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Callable, Literal
 
 import cv2
 import numpy as np
@@ -21,6 +21,9 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 __all__ = [
     "IMAGE_EXTENSIONS",
+    "decode_image_file",
+    "atomic_write",
+    "write_text_atomic",
     "ImageInfo",
     "read_image",
     "read_image_with_info",
@@ -53,19 +56,11 @@ def to_rgb(img: np.ndarray) -> np.ndarray:
     return np.repeat(img[..., None], 3, axis=2)
 
 
-def read_image_with_info(
-    path: str | os.PathLike, *, channels: Literal[1, 3] | None = None
-) -> tuple[np.ndarray, ImageInfo]:
-    """Read an image file as float32 in [0, 1].
-
-    Args:
-        path: PNG, JPEG, BMP, TIFF or WebP file, 8- or 16-bit, gray, RGB, RGBA or palette.
-        channels: ``1`` gives ``(H, W)`` (colour converted to luminance), ``3`` gives
-            ``(H, W, 3)`` RGB (gray repeated), ``None`` keeps what the file has (alpha dropped;
-            a colour file whose three channels are equal is returned as gray).
+def decode_image_file(path: str | os.PathLike) -> np.ndarray:
+    """Decode an image file as OpenCV stores it: native dtype, BGR(A) channel order, any path.
 
     Raises:
-        ImageReadError: the file is missing, empty, not an image, or of an unsupported depth.
+        ImageReadError: the file is missing, a folder, empty or not a decodable image.
     """
     p = Path(path)
     if not p.exists():
@@ -81,6 +76,25 @@ def read_image_with_info(
     arr = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
     if arr is None or arr.size == 0:
         raise ImageReadError(f"{p}: not a readable image (supported: {', '.join(IMAGE_EXTENSIONS)})")
+    return arr
+
+
+def read_image_with_info(
+    path: str | os.PathLike, *, channels: Literal[1, 3] | None = None
+) -> tuple[np.ndarray, ImageInfo]:
+    """Read an image file as float32 in [0, 1].
+
+    Args:
+        path: PNG, JPEG, BMP, TIFF or WebP file, 8- or 16-bit, gray, RGB, RGBA or palette.
+        channels: ``1`` gives ``(H, W)`` (colour converted to luminance), ``3`` gives
+            ``(H, W, 3)`` RGB (gray repeated), ``None`` keeps what the file has (alpha dropped;
+            a colour file whose three channels are equal is returned as gray).
+
+    Raises:
+        ImageReadError: the file is missing, empty, not an image, or of an unsupported depth.
+    """
+    p = Path(path)
+    arr = decode_image_file(p)
     if arr.dtype == np.uint8:
         depth, scale = 8, 255.0
     elif arr.dtype == np.uint16:
@@ -148,6 +162,18 @@ def write_image(path: str | os.PathLike, img: np.ndarray, *, bit_depth: Literal[
     ok, data = cv2.imencode(suffix, out)
     if not ok:
         raise ImageWriteError(f"{p}: could not encode image as {suffix}")
+    data = data.tobytes()
+    return atomic_write(p, lambda tmp: tmp.write_bytes(data))
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Path:
+    """Create ``path`` atomically: ``write(tmp)`` fills a temporary file in the same folder,
+    which is then renamed into place; on any failure the temporary file is removed.
+
+    Raises:
+        ImageWriteError: the folder does not exist or cannot be written.
+    """
+    p = Path(path)
     folder = p.parent if str(p.parent) else Path(".")
     if not folder.is_dir():
         raise ImageWriteError(f"{p}: output folder {folder} does not exist")
@@ -155,17 +181,21 @@ def write_image(path: str | os.PathLike, img: np.ndarray, *, bit_depth: Literal[
         fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=folder)
     except OSError as e:
         raise ImageWriteError(f"{p}: cannot write to {folder} ({e.strerror or e})") from None
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.tobytes())
+        write(Path(tmp))
         os.replace(tmp, p)
     except OSError as e:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
         raise ImageWriteError(f"{p}: cannot write ({e.strerror or e})") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
     return p
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` (UTF-8) atomically (see :func:`atomic_write`)."""
+    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8", newline=""))
 
 
 def list_images(folder: str | os.PathLike) -> dict[str, Path]:

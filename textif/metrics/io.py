@@ -36,7 +36,8 @@ from typing import Optional, Union
 import cv2
 import numpy as np
 
-from textif.metrics.errors import ImageReadError, MetricInputError, MetricSizeError
+from textif.core.io import decode_image_file
+from textif.metrics.errors import MetricInputError, MetricSizeError
 
 ImageLike = Union[str, "os.PathLike[str]", np.ndarray]
 
@@ -77,19 +78,7 @@ def describe(x: ImageLike, role: str = "image") -> str:
 
 
 def _decode_file(path: Path) -> Loaded:
-    if not path.exists():
-        raise ImageReadError(f"{path}: file not found")
-    if path.is_dir():
-        raise ImageReadError(f"{path}: is a folder, not an image file")
-    try:
-        buf = np.fromfile(str(path), dtype=np.uint8)
-    except OSError as e:
-        raise ImageReadError(f"{path}: cannot be read ({e.strerror or e})") from None
-    if buf.size == 0:
-        raise ImageReadError(f"{path}: file is empty")
-    arr = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
-    if arr is None or arr.size == 0:
-        raise ImageReadError(f"{path}: not a readable image")
+    arr = decode_image_file(path)
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[..., 0]
     if arr.ndim == 3:

@@ -9,16 +9,13 @@ import csv
 import io
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Optional, Sequence
 
 import cv2
 import numpy as np
 
-from textif.core.errors import ImageWriteError
+from textif.core.io import write_text_atomic
 from textif.metrics import MetricInfo
 
 __all__ = ["MethodResult", "EvalReport", "write_text_atomic", "format_value", "format_mean_std", "make_grid"]
@@ -253,29 +250,6 @@ class EvalReport:
         if fmt == "json":
             return self.to_json()
         raise ValueError(f"unknown report format {fmt!r} (md, csv, json)")
-
-
-def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` via a temporary file in the same folder and a rename."""
-    p = Path(path)
-    folder = p.parent if str(p.parent) else Path(".")
-    if not folder.is_dir():
-        raise ImageWriteError(f"{p}: output folder {folder} does not exist")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=folder)
-    except OSError as e:
-        raise ImageWriteError(f"{p}: cannot write to {folder} ({e.strerror or e})") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, p)
-    except OSError as e:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise ImageWriteError(f"{p}: cannot write ({e.strerror or e})") from None
-    return p
 
 
 def _tile(img: np.ndarray, height: int, label: str, label_h: int = 22) -> np.ndarray:

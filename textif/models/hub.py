@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from textif.core.errors import ModelNotFoundError
-from textif.models.textif import MODELS, TextIF, TextIFConfig, model_config
+from textif.core.io import atomic_write
+from textif.models.textif import TextIF, TextIFConfig, model_config
 
 __all__ = ["Checkpoint", "save_pretrained", "from_pretrained", "bundled_weights", "resolve_model", "FORMAT_VERSION"]
 
@@ -72,24 +72,13 @@ def save_pretrained(
         "training": training or {},
         "parameters": sum(p.numel() for p in model.parameters()),
     }
-    _atomic(out / "model.safetensors", lambda p: save_file(state, str(p), metadata={"format": "pt"}))
+    atomic_write(out / "model.safetensors", lambda p: save_file(state, str(p), metadata={"format": "pt"}))
     if text_cache:
         texts = list(text_cache)
         tensors = {f"t{i}": text_cache[t].detach().float().cpu().contiguous() for i, t in enumerate(texts)}
-        _atomic(out / "text_cache.safetensors", lambda p: save_file(tensors, str(p), metadata={"texts": json.dumps(texts)}))
-    _atomic(out / "config.json", lambda p: p.write_text(json.dumps(cfg, indent=2) + "\n"))
+        atomic_write(out / "text_cache.safetensors", lambda p: save_file(tensors, str(p), metadata={"texts": json.dumps(texts)}))
+    atomic_write(out / "config.json", lambda p: p.write_text(json.dumps(cfg, indent=2) + "\n"))
     return out
-
-
-def _atomic(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def from_pretrained(folder: str | os.PathLike, *, map_location: str | torch.device = "cpu") -> Checkpoint:

@@ -12,11 +12,10 @@ block runs at full resolution; the structure above is unchanged.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from textif.core.registry import Registry
