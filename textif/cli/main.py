@@ -19,6 +19,7 @@ _COMMAND_MODULES = (
     "textif.cli.eval_cmd",
     "textif.cli.degrade_cmd",
     "textif.cli.train_cmd",
+    "textif.cli.serve_cmd",
 )
 
 for _mod in _COMMAND_MODULES:
