@@ -79,3 +79,14 @@ def test_list_images_by_stem(tmp_path: Path):
     (tmp_path / "a.jpg").write_bytes(b"x")
     with pytest.raises(ImageReadError, match="share the name 'a'"):
         list_images(tmp_path)
+
+
+def test_written_files_get_the_usual_permissions(tmp_path: Path):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        out = write_image(tmp_path / "p.png", np.zeros((4, 4), np.float32))
+    finally:
+        os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o644

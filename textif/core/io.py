@@ -182,8 +182,11 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Pa
     except OSError as e:
         raise ImageWriteError(f"{p}: cannot write to {folder} ({e.strerror or e})") from None
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
         os.replace(tmp, p)
     except OSError as e:
         raise ImageWriteError(f"{p}: cannot write ({e.strerror or e})") from None

@@ -62,6 +62,7 @@ class TrainConfig:
     model: str = "textif-small"
     model_overrides: dict[str, Any] = field(default_factory=dict)
     text_encoder: str = "minilm"
+    loss_weights: str = "paper"  # "paper": per-task weights (textif.losses.TASK_WEIGHTS); "uniform": the fusion row for every task
     init_from: str | None = None  # checkpoint folder to start from (fine-tuning)
     data: DataConfig = field(default_factory=DataConfig)
     val: ValConfig = field(default_factory=ValConfig)

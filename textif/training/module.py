@@ -35,7 +35,14 @@ class TextIFModule(L.LightningModule):
             self.model = from_pretrained(cfg.init_from).model.train()
         else:
             self.model = create_model(cfg.model, **cfg.model_overrides)
-        self.loss_fn = TextIFLoss()
+        if cfg.loss_weights == "paper":
+            self.loss_fn = TextIFLoss()
+        elif cfg.loss_weights == "uniform":
+            from textif.losses.weights import TASK_WEIGHTS
+
+            self.loss_fn = TextIFLoss(weights={t: TASK_WEIGHTS["fusion"] for t in TASK_WEIGHTS})
+        else:
+            raise ValueError(f"loss_weights must be 'paper' or 'uniform', got {cfg.loss_weights!r}")
         self._encoder = None  # frozen, outside the module so it is never saved in a checkpoint
         self.train_seconds = 0.0  # accumulated over resumes
         self._t_last: float | None = None
