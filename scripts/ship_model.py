@@ -10,6 +10,7 @@ import argparse
 import shutil
 
 import torch
+from pathlib import Path
 
 from textif.models.hub import WEIGHTS_DIR, from_pretrained, save_pretrained
 
@@ -21,8 +22,18 @@ def main() -> None:
     ap.add_argument("--card", default=None, help="model card (Markdown) to ship beside the weights")
     a = ap.parse_args()
     ck = from_pretrained(a.checkpoint)
+    training = dict(ck.training)
+    init = training.get("config", {}).get("init_from")
+    if init and Path(init).is_dir():
+        # a fine-tuned model: keep the provenance of the run it started from, and the totals
+        base = from_pretrained(init).training
+        training["init_training"] = base
+        training["total_steps"] = int(training.get("steps", 0)) + int(base.get("total_steps", base.get("steps", 0)))
+        training["total_train_hours"] = round(
+            float(training.get("train_hours", 0)) + float(base.get("total_train_hours", base.get("train_hours", 0))), 3
+        )
     out = WEIGHTS_DIR / a.name
-    save_pretrained(ck.model, out, name=a.name, text_encoder=ck.text_encoder, training=ck.training,
+    save_pretrained(ck.model, out, name=a.name, text_encoder=ck.text_encoder, training=training,
                     dtype=torch.float16, text_cache=ck.text_cache)
     if a.card:
         shutil.copyfile(a.card, out / "MODEL_CARD.md")
