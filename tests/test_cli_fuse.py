@@ -119,3 +119,12 @@ def test_models_command_lists_presets():
     r = runner.invoke(app, ["models"])
     assert r.exit_code == 0
     assert "textif-paper" in r.output and "63.84M" in r.output and "textif-tiny" in r.output
+
+
+def test_untrained_model_refuses_folders_once(tmp_path: Path):
+    write_pair(tmp_path, "a")
+    write_pair(tmp_path, "b", seed=1)
+    r = fuse("--vis-dir", str(tmp_path / "vis"), "--ir-dir", str(tmp_path / "ir"), "-o", str(tmp_path / "out"),
+             "--model", "textif-tiny", "-q")
+    lines = [ln for ln in r.output.splitlines() if ln.strip()]
+    assert r.exit_code != 0 and len(lines) == 1 and "has no trained weights" in lines[0]

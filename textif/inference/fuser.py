@@ -248,6 +248,7 @@ class Fuser:
 
         Existing outputs are skipped unless ``overwrite``. Unmatched stems are reported as failures.
         """
+        self._check_trained()
         vis_files, ir_files = list_images(vis_dir), list_images(ir_dir)
         if not vis_files:
             raise ImageReadError(f"{vis_dir}: no images found")
