@@ -142,7 +142,9 @@ class Fuser:
                     f"text encoder {enc.name!r} gives {enc.dim}-d embeddings but model {self.checkpoint.name!r} "
                     f"expects {self.model.config.text_dim}"
                 )
-            enc.add(list(self.checkpoint.text_cache), torch.stack(list(self.checkpoint.text_cache.values())) if self.checkpoint.text_cache else torch.empty(0))
+            shipped = self.checkpoint.text_cache
+            if shipped:
+                enc.add(list(shipped), torch.stack(list(shipped.values())))
             self._encoder = enc
         return self._encoder
 
