@@ -27,15 +27,24 @@ def main() -> None:
         for s in t.get("data", [])
     )
     stages = ""
-    base = t.get("init_training")
-    if base:
-        bc = base.get("config", {})
+    chain = []
+    node = t
+    while node:
+        chain.append(node)
+        node = node.get("init_training")
+    if len(chain) > 1:
+        parts = []
+        for i, st in enumerate(reversed(chain)):
+            c = st.get("config", {})
+            parts.append(
+                f"{i + 1}. {st.get('steps')} steps {'from scratch' if i == 0 else 'of fine-tuning'} "
+                f"(loss weights `{c.get('loss_weights', 'paper')}`, lr {c.get('optim', {}).get('lr')}, "
+                f"keep_prob {c.get('data', {}).get('keep_prob')}, degradation weights "
+                f"{c.get('data', {}).get('degradation_weights') or 'uniform'}; {st.get('train_hours')} h)"
+            )
         stages = (
-            f"Two stages: {base.get('steps')} steps from scratch (`configs/{meta['name']}.yaml`, loss weights "
-            f"`{bc.get('loss_weights', 'paper')}`, lr {bc.get('optim', {}).get('lr')}, {base.get('train_hours')} h), then "
-            f"{t.get('steps')} fine-tuning steps (`loss_weights: {cfg.get('loss_weights')}`, {t.get('train_hours')} h): "
-            f"{t.get('total_steps')} steps, {t.get('total_train_hours')} h of training-step wall time in all "
-            f"(2 CPU threads, so about {2 * float(t.get('total_train_hours', 0)):.1f} CPU-hours).\n\n"
+            "Stages:\n\n" + "\n".join(parts) + f"\n\nIn all {t.get('total_steps')} steps, {t.get('total_train_hours')} h of "
+            f"training-step wall time on 2 CPU threads (about {2 * float(t.get('total_train_hours', 0)):.1f} CPU-hours).\n\n"
         )
     d = cfg.get("data", {})
     o = cfg.get("optim", {})

@@ -15,6 +15,22 @@ from pathlib import Path
 from textif.models.hub import WEIGHTS_DIR, from_pretrained, save_pretrained
 
 
+def provenance(training: dict) -> dict:
+    """A run's provenance with that of the runs it was fine-tuned from (``init_training``) and totals."""
+    t = dict(training)
+    init = t.get("config", {}).get("init_from")
+    base = t.get("init_training")
+    if base is None and init and Path(init).is_dir():
+        base = provenance(from_pretrained(init).training)
+        t["init_training"] = base
+    if base is not None:
+        t["total_steps"] = int(t.get("steps", 0)) + int(base.get("total_steps", base.get("steps", 0)))
+        t["total_train_hours"] = round(
+            float(t.get("train_hours", 0)) + float(base.get("total_train_hours", base.get("train_hours", 0))), 3
+        )
+    return t
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("checkpoint")
@@ -22,16 +38,7 @@ def main() -> None:
     ap.add_argument("--card", default=None, help="model card (Markdown) to ship beside the weights")
     a = ap.parse_args()
     ck = from_pretrained(a.checkpoint)
-    training = dict(ck.training)
-    init = training.get("config", {}).get("init_from")
-    if init and Path(init).is_dir():
-        # a fine-tuned model: keep the provenance of the run it started from, and the totals
-        base = from_pretrained(init).training
-        training["init_training"] = base
-        training["total_steps"] = int(training.get("steps", 0)) + int(base.get("total_steps", base.get("steps", 0)))
-        training["total_train_hours"] = round(
-            float(training.get("train_hours", 0)) + float(base.get("total_train_hours", base.get("train_hours", 0))), 3
-        )
+    training = provenance(ck.training)
     out = WEIGHTS_DIR / a.name
     save_pretrained(ck.model, out, name=a.name, text_encoder=ck.text_encoder, training=training,
                     dtype=torch.float16, text_cache=ck.text_cache)
