@@ -312,12 +312,18 @@ def _luma(x: Tensor) -> Tensor:
     return (x * w).sum(1, keepdim=True)
 
 
+def _to_bchw(arr: np.ndarray) -> Tensor:
+    """``(H, W)`` or ``(H, W, C)`` float32 array -> contiguous ``(1, C, H, W)`` tensor."""
+    t = torch.from_numpy(np.ascontiguousarray(arr))
+    t = t[None, None] if t.ndim == 2 else t.permute(2, 0, 1)[None]
+    return t.contiguous()
+
+
 def _as_input(x: Any, role: str) -> _Input:
     if isinstance(x, (str, os.PathLike)):
         arr, info = read_image_with_info(x)
-        t = torch.from_numpy(arr)
-        t = t[None, None] if t.ndim == 2 else t.permute(2, 0, 1)[None]
-        return _Input(t.contiguous(), "path", t.shape[1] == 1, np.uint8, str(x), info.bit_depth)
+        t = _to_bchw(arr)
+        return _Input(t, "path", t.shape[1] == 1, np.uint8, str(x), info.bit_depth)
     if isinstance(x, Tensor):
         t = x
         if t.ndim == 3:
@@ -343,8 +349,7 @@ def _as_input(x: Any, role: str) -> _Input:
             arr = np.asarray(img.convert("L")).astype(np.float32) / 255.0
         else:
             arr = np.asarray(img.convert("RGB")).astype(np.float32) / 255.0
-        t = torch.from_numpy(np.ascontiguousarray(arr))
-        t = t[None, None] if t.ndim == 2 else t.permute(2, 0, 1)[None]
+        t = _to_bchw(arr)
         return _Input(t, "pil", t.shape[1] == 1, None, f"{role} PIL image")
     if isinstance(x, np.ndarray):
         a = x
@@ -369,8 +374,7 @@ def _as_input(x: Any, role: str) -> _Input:
             f = np.clip(f, 0, 1)
         else:
             raise TextIFError(f"{role} array has unsupported dtype {a.dtype} (use uint8, uint16 or float in [0, 1])")
-        t = torch.from_numpy(np.ascontiguousarray(f))
-        t = t[None, None] if t.ndim == 2 else t.permute(2, 0, 1)[None]
+        t = _to_bchw(f)
         return _Input(t, "numpy", t.shape[1] == 1, x.dtype, f"{role} array")
     raise TextIFError(f"{role}: unsupported input type {type(x).__name__} (use a path, PIL image, numpy array or tensor)")
 
