@@ -77,6 +77,53 @@ def test_train_resume_and_export(tmp_path: Path):
     assert fuser.fuse(vis, ir).shape == (30, 41, 3)
 
 
+def test_consistency_to_frozen_teacher(tmp_path: Path):
+    """The self-consistency term pulls the output toward the teacher's fusion of the clean pair;
+    the teacher is frozen and stays out of the Lightning checkpoint."""
+    import torch
+
+    from textif.models import create_model
+    from textif.models.hub import save_pretrained
+    from textif.training.module import TextIFModule
+
+    torch.manual_seed(0)
+    teacher_dir = save_pretrained(create_model("textif-tiny"), tmp_path / "teacher", name="textif-tiny",
+                                  text_encoder="minilm", training={"steps": 1})
+    cfg = load_config(write_config(tmp_path), consistency_weight=5.0, teacher=str(teacher_dir))
+    with pytest.raises(ValueError, match="needs a teacher"):
+        TextIFModule(load_config(write_config(tmp_path / "b"), consistency_weight=1.0))
+    module = TextIFModule(cfg)
+    assert not any(k.startswith("_teacher") for k in module.state_dict())
+    teacher = module._teacher[0]
+    assert not any(p.requires_grad for p in teacher.parameters())
+    vis, ir = smooth_pair(32, 32, seed=3)
+    vis_t = torch.from_numpy(vis).permute(2, 0, 1)[None].float()
+    ir_t = torch.from_numpy(ir)[None, None].float()
+    target = module.teacher_target(vis_t, ir_t)
+    assert target.shape == (1, 3, 32, 32) and 0 <= float(target.min()) and float(target.max()) <= 1
+    # a student initialised as the teacher matches it exactly on clean input: zero consistency error
+    module.model.load_state_dict(teacher.state_dict())
+    with torch.no_grad():
+        out = module(vis_t, ir_t, ["Fuse the infrared and visible images."]).clamp(0, 1)
+    assert float((out - target).abs().max()) < 1e-5
+    # one optimisation step on the term alone moves the student and leaves the teacher unchanged
+    before = [p.detach().clone() for p in teacher.parameters()]
+    module.model.load_state_dict(create_model("textif-tiny").state_dict())
+    opt = torch.optim.SGD(module.model.parameters(), lr=0.1)
+    loss = (module(vis_t, ir_t, ["Fuse the infrared and visible images."]) - target).abs().mean()
+    loss.backward()
+    opt.step()
+    with torch.no_grad():
+        after = (module(vis_t, ir_t, ["Fuse the infrared and visible images."]) - target).abs().mean()
+    assert float(after) < float(loss.detach())
+    assert all(torch.equal(a, b) for a, b in zip(before, teacher.parameters()))
+    # the trainer logs the term
+    from textif.training.run import train
+
+    train(cfg, progress=False)
+    assert "train/consistency" in (tmp_path / "run" / "logs" / "metrics.csv").read_text()
+
+
 @pytest.mark.slow
 def test_two_process_ddp_on_cpu(tmp_path: Path):
     cfg_file = write_config(tmp_path, max_steps=3)

@@ -65,6 +65,10 @@ class TrainConfig:
     text_encoder: str = "minilm"
     loss_weights: str = "paper"  # "paper": per-task weights (textif.losses.TASK_WEIGHTS); "uniform": the fusion row for every task
     init_from: str | None = None  # checkpoint folder to start from (fine-tuning)
+    # Self-consistency to a frozen teacher: L1 between the output and the teacher's neutral-prompt
+    # fusion of the *clean* pair (what the degradation-awareness check measures). 0 disables it.
+    consistency_weight: float = 0.0
+    teacher: str | None = None  # checkpoint folder of the teacher (default: init_from)
     data: DataConfig = field(default_factory=DataConfig)
     val: ValConfig = field(default_factory=ValConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)

@@ -44,6 +44,16 @@ class TextIFModule(L.LightningModule):
         else:
             raise ValueError(f"loss_weights must be 'paper' or 'uniform', got {cfg.loss_weights!r}")
         self._encoder = None  # frozen, outside the module so it is never saved in a checkpoint
+        self._teacher: list[torch.nn.Module] = []  # likewise (a list hides it from nn.Module registration)
+        if cfg.consistency_weight < 0:
+            raise ValueError(f"consistency_weight must be >= 0, got {cfg.consistency_weight}")
+        if cfg.consistency_weight > 0:
+            src = cfg.teacher or cfg.init_from
+            if not src:
+                raise ValueError("consistency_weight > 0 needs a teacher checkpoint (set teacher or init_from)")
+            teacher = from_pretrained(src).model.float().eval()
+            teacher.requires_grad_(False)
+            self._teacher.append(teacher)
         self.train_seconds = 0.0  # accumulated over resumes
         self._t_last: float | None = None
 
@@ -65,9 +75,22 @@ class TextIFModule(L.LightningModule):
     def forward(self, vis: Tensor, ir: Tensor, texts: list[str]) -> Tensor:
         return self.model(vis, ir, self.embed(texts))
 
+    @torch.no_grad()
+    def teacher_target(self, vis_gt: Tensor, ir_gt: Tensor) -> Tensor:
+        """The frozen teacher's neutral-prompt fusion of the reference (clean) pair, ``(B, 3, H, W)``."""
+        from textif.data.prompts import NEUTRAL_PROMPT
+
+        teacher = self._teacher[0].to(device=vis_gt.device)
+        emb = self.embed([NEUTRAL_PROMPT] * vis_gt.shape[0]).to(vis_gt.dtype)
+        return teacher(vis_gt, ir_gt, emb).clamp(0, 1)
+
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
         fused = self(batch["vis"], batch["ir"], batch["text"])
         total, terms = self.loss_fn(fused, batch["ir_gt"], batch["vis_gt"], batch["task"])
+        if self._teacher:
+            target = self.teacher_target(batch["vis_gt"], batch["ir_gt"])
+            terms = {**terms, "consistency": (fused - target).abs().mean()}
+            total = total + self.cfg.consistency_weight * terms["consistency"]
         bs = fused.shape[0]
         self.log("train/loss", total, prog_bar=True, batch_size=bs, sync_dist=False)
         for k, v in terms.items():
