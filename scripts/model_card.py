@@ -9,6 +9,19 @@ import json
 from pathlib import Path
 
 
+def _config_file(cfg: dict) -> str:
+    """The config in ``configs/`` that trains into the same ``out_dir`` from the same start."""
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    found = [(f, yaml.safe_load(f.read_text()) or {}) for f in sorted((root / "configs").glob("*.yaml"))]
+    found = [(f, c) for f, c in found if c.get("out_dir") == cfg.get("out_dir")]
+    found.sort(key=lambda fc: fc[1].get("init_from") != cfg.get("init_from"))
+    if found:
+        return f"configs/{found[0][0].name}"
+    return f"<config with out_dir {cfg.get('out_dir')}>"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("checkpoint")
@@ -40,18 +53,23 @@ def main() -> None:
                 f"{i + 1}. {st.get('steps')} steps {'from scratch' if i == 0 else 'of fine-tuning'} "
                 f"(loss weights `{c.get('loss_weights', 'paper')}`, lr {c.get('optim', {}).get('lr')}, "
                 f"keep_prob {c.get('data', {}).get('keep_prob')}, degradation weights "
-                f"{c.get('data', {}).get('degradation_weights') or 'uniform'}; {st.get('train_hours')} h)"
+                f"{c.get('data', {}).get('degradation_weights') or 'uniform'}"
+                + (f", consistency weight {c['consistency_weight']} to the frozen `{c.get('teacher') or c.get('init_from')}`"
+                   if c.get("consistency_weight") else "")
+                + f"; {st.get('train_hours')} h)"
             )
         stages = (
             "Stages:\n\n" + "\n".join(parts) + f"\n\nIn all {t.get('total_steps')} steps, {t.get('total_train_hours')} h of "
             f"training-step wall time on 2 CPU threads (about {2 * float(t.get('total_train_hours', 0)):.1f} CPU-hours).\n\n"
         )
+    reproduce = "\n".join(f"{i + 1}. `textif train --config {_config_file(st.get('config', {}))}`"
+                          for i, st in enumerate(reversed(chain)))
     d = cfg.get("data", {})
     o = cfg.get("optim", {})
     card = f"""# Model card: {meta['name']}
 
 The default model of textif: the `{meta['name']}` preset ({meta['parameters'] / 1e6:.2f} M parameters), trained
-from scratch with the paper's losses on the project's shared data, text encoder `{meta['text_encoder']['name']}`
+from scratch with the paper's losses on the project's shared data (then fine-tuned, see the stages), text encoder `{meta['text_encoder']['name']}`
 ({meta['text_encoder']['dim']}-d, frozen, not part of the weights). Weights are stored in fp16.
 
 ## Training
@@ -69,8 +87,9 @@ Data (`../shared/data`; RoadScene validation split never used for training):
 
 {data}
 
-Reproduce: `textif train --config configs/{meta['name']}.yaml`, then
-`textif train --config configs/{meta['name']}-finetune.yaml` (it starts from the first run's `model/` folder).
+Reproduce, one stage after the other (each starts from the previous stage's `model/` folder):
+
+{reproduce}
 
 ## Evaluation
 
