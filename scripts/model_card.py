@@ -47,14 +47,24 @@ def main() -> None:
         node = node.get("init_training")
     if len(chain) > 1:
         parts = []
+        outs = {str(Path(st.get("config", {}).get("out_dir", "")) / "model"): i + 1 for i, st in enumerate(reversed(chain))}
+
+        def weights_text(w: dict | None) -> str:
+            extra = {k: v for k, v in (w or {}).items() if v != 1}
+            return ("uniform except " + ", ".join(f"{k} ×{v}" for k, v in extra.items())) if extra else "uniform"
+
+        def teacher_text(c: dict) -> str:
+            src = c.get("teacher") or c.get("init_from")
+            return f"stage-{outs[src]} model" if src in outs else f"model `{src}`"
+
         for i, st in enumerate(reversed(chain)):
             c = st.get("config", {})
             parts.append(
                 f"{i + 1}. {st.get('steps')} steps {'from scratch' if i == 0 else 'of fine-tuning'} "
                 f"(loss weights `{c.get('loss_weights', 'paper')}`, lr {c.get('optim', {}).get('lr')}, "
-                f"keep_prob {c.get('data', {}).get('keep_prob')}, degradation weights "
-                f"{c.get('data', {}).get('degradation_weights') or 'uniform'}"
-                + (f", consistency weight {c['consistency_weight']} to the frozen `{c.get('teacher') or c.get('init_from')}`"
+                f"keep_prob {c.get('data', {}).get('keep_prob')}, degradation sampling "
+                f"{weights_text(c.get('data', {}).get('degradation_weights'))}"
+                + (f", consistency weight {c['consistency_weight']} to the frozen {teacher_text(c)}"
                    if c.get("consistency_weight") else "")
                 + f"; {st.get('train_hours')} h)"
             )

@@ -83,3 +83,20 @@ def test_fuse_cli_uses_the_default_model(tmp_path: Path):
     from textif.core.io import read_image
 
     assert read_image(tmp_path / "f.png").shape == (296, 534, 3)
+
+
+@pytest.mark.parametrize("degradation", ["low_light", "overexposure", "noise", "blur", "haze", "rain",
+                                         "ir_low_contrast", "ir_noise", "ir_stripe"])
+def test_matching_prompt_moves_toward_the_clean_fusion(fuser, pair, degradation):
+    """The issue's awareness check on one validation pair: with the degradation named, the output is
+    closer (mean squared error) to the model's fusion of the clean pair than with the neutral prompt."""
+    from textif.data.degradations import DEGRADATIONS, degrade_pair
+    from textif.data.prompts import suggested_prompts
+
+    vis, ir = pair
+    clean = fuser.fuse_tensor(vis, ir, None)
+    g = torch.Generator().manual_seed(DEGRADATIONS.names().index(degradation))
+    d = degrade_pair(vis, ir, degradation, severity=0.6, generator=g, randomize=False)
+    neutral = fuser.fuse_tensor(d.vis, d.ir, None)
+    matching = fuser.fuse_tensor(d.vis, d.ir, suggested_prompts()[degradation])
+    assert float(((matching - clean) ** 2).mean()) < float(((neutral - clean) ** 2).mean())
