@@ -435,10 +435,13 @@ def _main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(description=_main.__doc__)
     ap.add_argument("--screenshot", type=Path, default=REPO / "docs" / "web-screenshot.png")
-    ap.add_argument("--model", default=None, help="checkpoint folder (default: a tiny random-weights test model)")
+    ap.add_argument("--model", default=None,
+                    help="checkpoint folder (default: the shipped textif-small, else a tiny random-weights test model)")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="textif-shot-") as tmp:
-        model = args.model
+        from textif.models.hub import bundled_weights
+
+        model = args.model or (str(bundled_weights("textif-small")) if bundled_weights("textif-small") else None)
         if model is None:
             import torch
 
