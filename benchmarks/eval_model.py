@@ -7,7 +7,8 @@
    (``../shared/benchmarks/peers_RoadSceneVal45.csv``).
 2. Degradation awareness: each synthetic degradation (fixed severity, seeded) applied to the
    RoadScene val pairs; PSNR/SSIM of the output against the model's fusion of the clean pair,
-   with the neutral prompt, a matching training prompt and a matching held-out phrasing.
+   with the neutral prompt, a matching training prompt, a matching held-out phrasing and the
+   suggested prompt of another degradation the input does not have ("wrong type").
 3. Before/after images on the real degraded samples, written to ``docs/``.
 
 Prints Markdown tables and writes them (and a JSON of every number) under ``--out``.
@@ -113,8 +114,10 @@ def section_awareness(fuser, pairs, limit: int, severity: float) -> tuple[str, d
     names = DEGRADATIONS.names()
     stems = list(pairs)[:limit]
     suggested = suggested_prompts()
-    res: dict[str, dict[str, list[float]]] = {n: {k: [] for k in ("psnr_neutral", "psnr_match", "psnr_heldout", "ssim_neutral", "ssim_match", "ssim_heldout")} for n in names}
+    kinds = ("neutral", "match", "heldout", "wrong")
+    res: dict[str, dict[str, list[float]]] = {n: {f"{m}_{k}": [] for m in ("psnr", "ssim") for k in kinds} for n in names}
     rng = random.Random(0)
+    rng_wrong = random.Random(1)  # separate stream: the held-out choices stay as they were
     for j, stem in enumerate(stems):
         v, i = pairs[stem]
         vis = torch.from_numpy(read_image(v, channels=3)).permute(2, 0, 1)[None]
@@ -123,7 +126,8 @@ def section_awareness(fuser, pairs, limit: int, severity: float) -> tuple[str, d
         for name in names:
             g = torch.Generator().manual_seed(1000 * j + names.index(name))
             d = degrade_pair(vis, ir, name, severity=severity, generator=g, randomize=False)
-            texts = {"neutral": None, "match": suggested[name], "heldout": rng.choice(heldout_prompts(name))}
+            texts = {"neutral": None, "match": suggested[name], "heldout": rng.choice(heldout_prompts(name)),
+                     "wrong": suggested[rng_wrong.choice([n for n in names if n != name])]}
             for kind, text in texts.items():
                 out = fuser.fuse_tensor(d.vis, d.ir, text)[0].permute(1, 2, 0).cpu().numpy()
                 res[name][f"psnr_{kind}"].append(psnr(out, clean))
@@ -131,21 +135,23 @@ def section_awareness(fuser, pairs, limit: int, severity: float) -> tuple[str, d
         print(f"  awareness {j + 1}/{len(stems)}", file=sys.stderr, flush=True)
     lines = [f"### Degradation awareness: RoadScene val ({len(stems)} pairs), severity {severity}", "",
              "Closeness to the model's fusion of the clean pair (higher is better).", "",
-             "| degradation | PSNR neutral | PSNR matching | PSNR held-out wording | SSIM neutral | SSIM matching | SSIM held-out | matching better |",
-             "|---|---:|---:|---:|---:|---:|---:|---|"]
+             "| degradation | PSNR neutral | PSNR matching | PSNR held-out wording | PSNR wrong type | SSIM neutral | SSIM matching | SSIM held-out | SSIM wrong type | matching better |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     summary = {}
     for name in names:
         m = {k: float(np.mean(v)) for k, v in res[name].items()}
         better = m["psnr_match"] > m["psnr_neutral"] and m["ssim_match"] > m["ssim_neutral"]
         held = m["psnr_heldout"] > m["psnr_neutral"] and m["ssim_heldout"] > m["ssim_neutral"]
         summary[name] = {**m, "match_better": better, "heldout_better": held}
-        lines.append(f"| {name} | {m['psnr_neutral']:.2f} | {m['psnr_match']:.2f} | {m['psnr_heldout']:.2f} | "
-                     f"{m['ssim_neutral']:.4f} | {m['ssim_match']:.4f} | {m['ssim_heldout']:.4f} | "
+        lines.append(f"| {name} | {m['psnr_neutral']:.2f} | {m['psnr_match']:.2f} | {m['psnr_heldout']:.2f} | {m['psnr_wrong']:.2f} | "
+                     f"{m['ssim_neutral']:.4f} | {m['ssim_match']:.4f} | {m['ssim_heldout']:.4f} | {m['ssim_wrong']:.4f} | "
                      f"{'yes' if better else 'NO'}{'' if held else ' (held-out: no)'} |")
     n_ok = sum(s["match_better"] for s in summary.values())
     n_held = sum(s["heldout_better"] for s in summary.values())
+    d_wrong = float(np.mean([s["psnr_wrong"] - s["psnr_neutral"] for s in summary.values()]))
     lines += ["", f"Matching prompt better than neutral (PSNR and SSIM) for {n_ok} of {len(names)} types; "
-              f"held-out wording for {n_held} of {len(names)}."]
+              f"held-out wording for {n_held} of {len(names)}. The suggested prompt of another, absent "
+              f"degradation (\"wrong type\") changes PSNR by {d_wrong:+.2f} dB on average against neutral."]
     return "\n".join(lines), summary
 
 

@@ -242,3 +242,35 @@ def test_keep_prob_pairs_neutral_prompt_with_degraded_references(tmp_path):
         assert torch.equal(s["vis"], s["vis_gt"]) and torch.equal(s["ir"], s["ir_gt"])
     ds = PairedFolder(tmp_path, crop_size=32, clean_prob=0.0, keep_prob=0.0, seed=0)
     assert all(ds[k]["task"] != "fusion" for k in range(len(ds)))
+
+
+def test_mismatch_prob_names_an_absent_degradation_and_keeps_the_inputs(tmp_path):
+    import cv2
+
+    from textif.data.datasets import PairedFolder
+    from textif.data.prompts import all_prompts
+
+    (tmp_path / "vis").mkdir()
+    (tmp_path / "ir").mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(4):
+        cv2.imwrite(str(tmp_path / "vis" / f"{i}.png"), (rng.random((40, 40, 3)) * 255).astype(np.uint8))
+        cv2.imwrite(str(tmp_path / "ir" / f"{i}.png"), (rng.random((40, 40)) * 255).astype(np.uint8))
+    bank = all_prompts("train")
+    owner = {t: task for task, ts in bank.items() for t in ts}
+    ref = PairedFolder(tmp_path, crop_size=32, clean_prob=0.3, composite_prob=0.3, seed=0, repeat=8)
+    ds = PairedFolder(tmp_path, crop_size=32, clean_prob=0.3, composite_prob=0.3, mismatch_prob=1.0, seed=0, repeat=8)
+    named = set()
+    for k in range(len(ds)):
+        s, r = ds[k], ref[k]
+        # same degraded input as without mismatching; the references are that input; the loss task is neutral
+        assert torch.equal(s["vis"], r["vis"]) and torch.equal(s["ir"], r["ir"])
+        assert torch.equal(s["vis"], s["vis_gt"]) and torch.equal(s["ir"], s["ir_gt"])
+        assert s["task"] == "fusion" and s["severity"] == 0.0
+        # the prompt names one degradation, never one the input has
+        said = owner[s["text"]]
+        assert said != "fusion" and "+" not in said and said not in r["task"].split("+")
+        named.add(said)
+    assert len(named) >= 5
+    with pytest.raises(Exception, match="mismatch_prob"):
+        PairedFolder(tmp_path, mismatch_prob=1.5)

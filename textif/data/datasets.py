@@ -312,6 +312,9 @@ class PairedFolder(_PairDataset):
         keep_prob: probability that a degraded training sample gets the neutral prompt and
             the degraded images themselves as references: the model learns that a sentence
             naming no degradation means "fuse as is", so text decides what gets repaired.
+        mismatch_prob: probability that a training sample's prompt names a degradation its
+            input does not have (drawn uniformly from the others), with the input images
+            themselves as references: a wrong or misunderstood sentence should change little.
         composite_prob: probability that a degraded sample is a composite (two degradations,
             see :func:`~textif.data.degradations.sample_composite`).
         severity_range: ``(low, high)`` within ``[0, 1]`` each degradation's severity is drawn from.
@@ -338,6 +341,7 @@ class PairedFolder(_PairDataset):
         degradations: Sequence[str] | Mapping[str, float] | None = None,
         clean_prob: float = 0.2,
         keep_prob: float = 0.0,
+        mismatch_prob: float = 0.0,
         composite_prob: float = 0.2,
         severity_range: tuple[float, float] = (0.1, 1.0),
         hflip: bool = True,
@@ -387,6 +391,7 @@ class PairedFolder(_PairDataset):
         weights = {n: wgt for n, wgt in weights.items() if wgt > 0}
         self.clean_prob = _check_prob(clean_prob, "clean_prob")
         self.keep_prob = _check_prob(keep_prob, "keep_prob")
+        self.mismatch_prob = _check_prob(mismatch_prob, "mismatch_prob")
         self.composite_prob = _check_prob(composite_prob, "composite_prob")
         if not weights and self.clean_prob < 1:
             raise DatasetError("no degradation allowed; set clean_prob=1 for clean pairs only")
@@ -440,12 +445,20 @@ class PairedFolder(_PairDataset):
             # neutral prompt on degraded input: fuse as is (the references are the degraded images)
             task, severity, vis_gt, ir_gt = NEUTRAL_TASK, 0.0, deg.vis, deg.ir
             deg = deg._replace(severity={})
+        text = None
+        if self.mode == "train" and self.mismatch_prob > 0 and float(torch.rand((), generator=g)) < self.mismatch_prob:
+            # a prompt naming a degradation the input does not have: fuse as is
+            present = set(split_task(task)) if task != NEUTRAL_TASK else set()
+            others = [n for n in DEGRADATIONS.names() if n not in present]
+            text = self._prompt(others[int(torch.randint(len(others), (), generator=g))], None, g)
+            task, severity, vis_gt, ir_gt = NEUTRAL_TASK, 0.0, deg.vis, deg.ir
+            deg = deg._replace(severity={})
         return {
             "vis": self._inner(deg.vis, inner),
             "ir": self._inner(deg.ir, inner),
             "vis_gt": self._inner(vis_gt, inner),
             "ir_gt": self._inner(ir_gt, inner),
-            "text": self._prompt(task, severity if deg.severity else None, g),
+            "text": text if text is not None else self._prompt(task, severity if deg.severity else None, g),
             "task": task,
             "name": name,
             "severity": float(severity),

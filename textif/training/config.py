@@ -34,6 +34,7 @@ class DataConfig:
     degrade_prob: float = 0.75  # probability that a clean pair gets a synthetic degradation
     composite_prob: float = 0.15  # among degraded samples, probability of a composite (two degradations)
     keep_prob: float = 0.2  # among degraded samples, probability of "neutral prompt -> fuse as is"
+    mismatch_prob: float = 0.0  # paired sources: probability of a prompt naming an absent degradation -> fuse as is
     degradation_weights: dict[str, float] | None = None  # sampling weight per degradation (default: uniform)
     num_workers: int = 2
     cache_images: bool = True

@@ -25,7 +25,8 @@ def source_spec(src: SourceConfig, root: Path, cfg: TrainConfig) -> dict[str, An
             raise TextIFError(f"data source {src}: a 'paired' source needs 'vis' and 'ir' folders")
         spec.update(type="paired", vis_dir=str(root / src.vis), ir_dir=str(root / src.ir),
                     clean_prob=1.0 - d.degrade_prob, composite_prob=d.composite_prob,
-                    keep_prob=d.keep_prob, degradations=d.degradation_weights)
+                    keep_prob=d.keep_prob, mismatch_prob=d.mismatch_prob,
+                    degradations=d.degradation_weights)
     elif src.kind == "ems":
         if not src.root:
             raise TextIFError(f"data source {src}: an 'ems' source needs 'root'")
