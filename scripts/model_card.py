@@ -70,6 +70,7 @@ def main() -> None:
                 f"(loss weights `{c.get('loss_weights', 'paper')}`, lr {c.get('optim', {}).get('lr')}, "
                 f"keep_prob {c.get('data', {}).get('keep_prob')}, degradation sampling "
                 f"{weights_text(c.get('data', {}).get('degradation_weights'))}"
+                + (f", mismatched prompts {c['data']['mismatch_prob']}" if c.get("data", {}).get("mismatch_prob") else "")
                 + (f", consistency weight {c['consistency_weight']} to the frozen {teacher_text(c)}"
                    if c.get("consistency_weight") else "")
                 + f"; {st.get('train_hours')} h)"
@@ -82,6 +83,8 @@ def main() -> None:
                           for i, st in enumerate(reversed(chain)))
     d = cfg.get("data", {})
     o = cfg.get("optim", {})
+    mismatch = (f"; then {round(100 * d['mismatch_prob'])} % of all samples get a prompt naming a degradation the input "
+                "does not have, with the input as reference" if d.get("mismatch_prob") else "")
     card = f"""# Model card: {meta['name']}
 
 The default model of textif: the `{meta['name']}` preset ({meta['parameters'] / 1e6:.2f} M parameters), trained
@@ -96,7 +99,7 @@ from scratch with the paper's losses on the project's shared data (then fine-tun
 | time (last stage) | {t.get('train_hours')} h of training-step wall time |
 | hardware | {t.get('hardware')} (shared with other work during the run) |
 | optimiser | AdamW, lr {o.get('lr')}, weight decay {o.get('weight_decay')}, {o.get('warmup_steps')} warm-up steps, cosine decay to {o.get('min_lr_ratio')}× |
-| samples | {round(100 * (1 - d.get('degrade_prob', 0)))} % clean pairs with a neutral prompt; {round(100 * d.get('degrade_prob', 0))} % synthetic degradations, of which {round(100 * d.get('composite_prob', 0))} % composites and {round(100 * d.get('keep_prob', 0))} % paired with a neutral prompt and the degraded images as references ("fuse as is"); EMS real degraded/clean pairs |
+| samples | {round(100 * (1 - d.get('degrade_prob', 0)))} % clean pairs with a neutral prompt; {round(100 * d.get('degrade_prob', 0))} % synthetic degradations, of which {round(100 * d.get('composite_prob', 0))} % composites and {round(100 * d.get('keep_prob', 0))} % paired with a neutral prompt and the degraded images as references ("fuse as is"){mismatch}; EMS real degraded/clean pairs |
 | torch | {t.get('torch')} |
 
 Data (`../shared/data`; RoadScene validation split never used for training):
