@@ -272,5 +272,13 @@ def test_mismatch_prob_names_an_absent_degradation_and_keeps_the_inputs(tmp_path
         assert said != "fusion" and "+" not in said and said not in r["task"].split("+")
         named.add(said)
     assert len(named) >= 5
+    # with keep_prob too, the prompt still never names what the (degraded) input has
+    ref0 = PairedFolder(tmp_path, crop_size=32, clean_prob=0.3, composite_prob=0.3, keep_prob=0.0, seed=0, repeat=8)
+    both = PairedFolder(tmp_path, crop_size=32, clean_prob=0.3, composite_prob=0.3, keep_prob=1.0, mismatch_prob=1.0,
+                        seed=0, repeat=8)
+    for k in range(len(both)):
+        s, r = both[k], ref0[k]
+        assert torch.equal(s["vis"], r["vis"]) and torch.equal(s["vis"], s["vis_gt"]) and s["task"] == "fusion"
+        assert owner[s["text"]] not in r["task"].split("+")
     with pytest.raises(Exception, match="mismatch_prob"):
         PairedFolder(tmp_path, mismatch_prob=1.5)

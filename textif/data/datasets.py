@@ -441,16 +441,15 @@ class PairedFolder(_PairDataset):
         task = self._pick_task(index, g)
         deg = degrade_pair(vis_gt, ir_gt, task, severity=self.severity_range, generator=g)
         severity = max(deg.severity.values(), default=0.0)
-        if self.mode == "train" and task != NEUTRAL_TASK and float(torch.rand((), generator=g)) < self.keep_prob:
-            # neutral prompt on degraded input: fuse as is (the references are the degraded images)
-            task, severity, vis_gt, ir_gt = NEUTRAL_TASK, 0.0, deg.vis, deg.ir
-            deg = deg._replace(severity={})
+        # neutral prompt on degraded input: fuse as is (the references are the degraded images)
+        as_is = self.mode == "train" and task != NEUTRAL_TASK and float(torch.rand((), generator=g)) < self.keep_prob
         text = None
         if self.mode == "train" and self.mismatch_prob > 0 and float(torch.rand((), generator=g)) < self.mismatch_prob:
             # a prompt naming a degradation the input does not have: fuse as is
-            present = set(split_task(task)) if task != NEUTRAL_TASK else set()
-            others = [n for n in DEGRADATIONS.names() if n not in present]
+            others = [n for n in DEGRADATIONS.names() if n not in split_task(task)]
             text = self._prompt(others[int(torch.randint(len(others), (), generator=g))], None, g)
+            as_is = True
+        if as_is:
             task, severity, vis_gt, ir_gt = NEUTRAL_TASK, 0.0, deg.vis, deg.ir
             deg = deg._replace(severity={})
         return {
