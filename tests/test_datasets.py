@@ -51,6 +51,16 @@ def folder(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def _noise_pairs(root: Path, n: int, seed: int) -> None:
+    """``root/vis`` + ``root/ir`` with ``n`` 40x40 pairs of uniform noise (8-bit)."""
+    (root / "vis").mkdir()
+    (root / "ir").mkdir()
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        write_image(root / "vis" / f"{i}.png", rng.random((40, 40, 3)))
+        write_image(root / "ir" / f"{i}.png", rng.random((40, 40)))
+
+
 def _check_sample(s: dict, size: tuple[int, int] | None = (96, 96)) -> None:
     assert set(s) == KEYS
     for key, c in (("vis", 3), ("ir", 1), ("vis_gt", 3), ("ir_gt", 1)):
@@ -222,18 +232,10 @@ def test_shared_ems_and_drmf() -> None:
 
 
 def test_keep_prob_pairs_neutral_prompt_with_degraded_references(tmp_path):
-    import cv2
-    import numpy as np
-
     from textif.data.datasets import PairedFolder
     from textif.data.prompts import all_prompts
 
-    (tmp_path / "vis").mkdir()
-    (tmp_path / "ir").mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(3):
-        cv2.imwrite(str(tmp_path / "vis" / f"{i}.png"), (rng.random((40, 40, 3)) * 255).astype(np.uint8))
-        cv2.imwrite(str(tmp_path / "ir" / f"{i}.png"), (rng.random((40, 40)) * 255).astype(np.uint8))
+    _noise_pairs(tmp_path, 3, seed=0)
     ds = PairedFolder(tmp_path, crop_size=32, clean_prob=0.0, keep_prob=1.0, seed=0)
     neutral = set(all_prompts("train")["fusion"])
     for k in range(len(ds)):
@@ -245,17 +247,10 @@ def test_keep_prob_pairs_neutral_prompt_with_degraded_references(tmp_path):
 
 
 def test_mismatch_prob_names_an_absent_degradation_and_keeps_the_inputs(tmp_path):
-    import cv2
-
     from textif.data.datasets import PairedFolder
     from textif.data.prompts import all_prompts
 
-    (tmp_path / "vis").mkdir()
-    (tmp_path / "ir").mkdir()
-    rng = np.random.default_rng(1)
-    for i in range(4):
-        cv2.imwrite(str(tmp_path / "vis" / f"{i}.png"), (rng.random((40, 40, 3)) * 255).astype(np.uint8))
-        cv2.imwrite(str(tmp_path / "ir" / f"{i}.png"), (rng.random((40, 40)) * 255).astype(np.uint8))
+    _noise_pairs(tmp_path, 4, seed=1)
     bank = all_prompts("train")
     owner = {t: task for task, ts in bank.items() for t in ts}
     ref = PairedFolder(tmp_path, crop_size=32, clean_prob=0.3, composite_prob=0.3, seed=0, repeat=8)
