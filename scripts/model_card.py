@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 from pathlib import Path
 
@@ -13,13 +14,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _config_file(cfg: dict) -> str:
-    """The config in ``configs/`` that trains into the same ``out_dir`` from the same start."""
+@functools.lru_cache(maxsize=1)
+def _configs() -> tuple[tuple[Path, dict], ...]:
     import yaml
 
-    root = Path(__file__).resolve().parents[1]
-    found = [(f, yaml.safe_load(f.read_text()) or {}) for f in sorted((root / "configs").glob("*.yaml"))]
-    found = [(f, c) for f, c in found if c.get("out_dir") == cfg.get("out_dir")]
+    return tuple((f, yaml.safe_load(f.read_text()) or {}) for f in sorted((REPO / "configs").glob("*.yaml")))
+
+
+def _config_file(cfg: dict) -> str:
+    """The config in ``configs/`` that trains into the same ``out_dir`` from the same start."""
+    found = [(f, c) for f, c in _configs() if c.get("out_dir") == cfg.get("out_dir")]
     found.sort(key=lambda fc: fc[1].get("init_from") != cfg.get("init_from"))
     if found:
         return f"configs/{found[0][0].name}"

@@ -82,6 +82,7 @@ def test_consistency_to_frozen_teacher(tmp_path: Path):
     the teacher is frozen and stays out of the Lightning checkpoint."""
     import torch
 
+    from textif.data.prompts import NEUTRAL_PROMPT
     from textif.models import create_model
     from textif.models.hub import save_pretrained
     from textif.training.module import TextIFModule
@@ -104,17 +105,17 @@ def test_consistency_to_frozen_teacher(tmp_path: Path):
     # a student initialised as the teacher matches it exactly on clean input: zero consistency error
     module.model.load_state_dict(teacher.state_dict())
     with torch.no_grad():
-        out = module(vis_t, ir_t, ["Fuse the infrared and visible images."]).clamp(0, 1)
+        out = module(vis_t, ir_t, [NEUTRAL_PROMPT]).clamp(0, 1)
     assert float((out - target).abs().max()) < 1e-5
     # one optimisation step on the term alone moves the student and leaves the teacher unchanged
     before = [p.detach().clone() for p in teacher.parameters()]
     module.model.load_state_dict(create_model("textif-tiny").state_dict())
     opt = torch.optim.SGD(module.model.parameters(), lr=0.1)
-    loss = (module(vis_t, ir_t, ["Fuse the infrared and visible images."]) - target).abs().mean()
+    loss = (module(vis_t, ir_t, [NEUTRAL_PROMPT]) - target).abs().mean()
     loss.backward()
     opt.step()
     with torch.no_grad():
-        after = (module(vis_t, ir_t, ["Fuse the infrared and visible images."]) - target).abs().mean()
+        after = (module(vis_t, ir_t, [NEUTRAL_PROMPT]) - target).abs().mean()
     assert float(after) < float(loss.detach())
     assert all(torch.equal(a, b) for a, b in zip(before, teacher.parameters()))
     # the trainer logs the term

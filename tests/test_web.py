@@ -441,7 +441,8 @@ def _main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="textif-shot-") as tmp:
         from textif.models.hub import bundled_weights
 
-        model = args.model or (str(bundled_weights("textif-small")) if bundled_weights("textif-small") else None)
+        shipped = bundled_weights("textif-small")
+        model = args.model or (str(shipped) if shipped else None)
         if model is None:
             import torch
 
