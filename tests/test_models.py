@@ -100,3 +100,20 @@ def test_config_roundtrip_and_validation():
         TextIFConfig.from_dict({"dimension": 3})
     with pytest.raises(ValueError, match="same length"):
         TextIFConfig(blocks=(1, 1, 1), heads=(1, 1))
+
+
+def test_checkpoint_format_version_is_checked(tmp_path: Path):
+    import json
+
+    save_pretrained(create_model("textif-tiny"), tmp_path / "c", name="textif-tiny")
+    cfg_file = tmp_path / "c" / "config.json"
+    meta = json.loads(cfg_file.read_text())
+    assert meta["format_version"] == 1
+    from_pretrained(tmp_path / "c")  # current format loads
+    cfg_file.write_text(json.dumps({**meta, "format_version": 99}))
+    with pytest.raises(ModelNotFoundError, match=r"config.json: checkpoint format 99 is newer than this textif reads \(1\); upgrade"):
+        from_pretrained(tmp_path / "c")
+    del meta["format_version"]
+    cfg_file.write_text(json.dumps(meta))
+    with pytest.raises(ModelNotFoundError, match="no format_version; not a checkpoint written by textif"):
+        from_pretrained(tmp_path / "c")

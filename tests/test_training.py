@@ -138,3 +138,143 @@ def test_two_process_ddp_on_cpu(tmp_path: Path):
     assert "world_size=2" in r.stderr.replace(" ", "") or "MEMBER: 2/2" in r.stderr
     meta = json.loads((tmp_path / "run" / "model" / "config.json").read_text())
     assert meta["training"]["steps"] == 3 and meta["training"]["world_size"] == 2
+
+
+class _Recorder:
+    """Lightning callback recording what each optimiser step learns from."""
+
+    def __init__(self, stop_at: int | None = None) -> None:
+        import lightning as L
+
+        self.seen: list[tuple] = []
+        self.stop_at = stop_at
+        rec = self
+
+        class _CB(L.Callback):
+            def on_train_batch_start(self, trainer, module, batch, batch_idx):
+                rec.seen.append((trainer.global_step, tuple(batch["stream_index"].tolist()), tuple(batch["name"]),
+                                 tuple(batch["text"]), round(float(batch["vis"].double().sum()), 6)))
+
+            def on_train_batch_end(self, trainer, module, *args):
+                if rec.stop_at is not None and trainer.global_step >= rec.stop_at:
+                    trainer.should_stop = True
+
+        self.callback = _CB()
+
+
+def _weights(export: Path) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(str(export / "model.safetensors"))
+
+
+def test_interrupted_and_resumed_run_equals_an_uninterrupted_run(tmp_path: Path):
+    """Interrupted at step 3 and resumed, a run sees exactly the samples an uninterrupted run sees
+    and ends with the same weights; a fresh run that only reaches the same step count does not
+    count as resumed (its stream starts over)."""
+    import torch
+
+    from textif.training.run import train
+
+    common = dict(max_steps=6, checkpoint_every_n_steps=3, val={"vis": None}, seed=7)
+    whole = _Recorder()
+    cfg_a = load_config(write_config(tmp_path / "a", out_dir=str(tmp_path / "a" / "run"), **common))
+    export_a = train(cfg_a, progress=False, extra_callbacks=[whole.callback])
+    assert [s[0] for s in whole.seen] == list(range(6))
+
+    cfg_b = load_config(write_config(tmp_path / "b", out_dir=str(tmp_path / "b" / "run"), **common))
+    first = _Recorder(stop_at=3)
+    train(cfg_b, progress=False, extra_callbacks=[first.callback])
+    assert [s[0] for s in first.seen] == [0, 1, 2]
+    second = _Recorder()
+    export_b = train(cfg_b, progress=False, extra_callbacks=[second.callback])  # resumes from last.ckpt
+    assert [s[0] for s in second.seen] == [3, 4, 5]
+    assert first.seen + second.seen == whole.seen, "the resumed run replayed or skipped samples"
+    wa, wb = _weights(export_a), _weights(export_b)
+    assert wa.keys() == wb.keys()
+    worst = max(float((wa[k].float() - wb[k].float()).abs().max()) for k in wa)
+    assert worst < 1e-5, f"resumed weights differ from the uninterrupted run's by {worst}"
+    meta = json.loads((export_b / "config.json").read_text())
+    assert meta["training"]["steps"] == 6 and meta["training"]["total_steps"] == 6
+
+    # starting over in a new folder replays from sample 0: the check above can tell the difference
+    fresh = _Recorder()
+    cfg_c = load_config(write_config(tmp_path / "c", out_dir=str(tmp_path / "c" / "run"), **common), max_steps=3)
+    train(cfg_c, progress=False, extra_callbacks=[fresh.callback])
+    assert fresh.seen == whole.seen[:3] and fresh.seen != whole.seen[3:]
+    assert torch.is_tensor(next(iter(wa.values())))
+
+
+def test_resume_with_a_different_config_is_refused_unless_allowed(tmp_path: Path):
+    from textif.training.module import ConfigMismatchError
+    from textif.training.run import train
+
+    cfg_file = write_config(tmp_path, val={"vis": None})
+    train(load_config(cfg_file), progress=False)
+    changed = yaml.safe_load(cfg_file.read_text())
+    changed["optim"] = {"lr": 1e-3}
+    changed["data"]["keep_prob"] = 0.5
+    changed["max_steps"] = 3  # run control: may change
+    cfg_file.write_text(yaml.safe_dump(changed))
+    with pytest.raises(ConfigMismatchError, match=r"data\.keep_prob, optim\.lr differ.*--allow-config-change"):
+        train(load_config(cfg_file), progress=False)
+    export = train(load_config(cfg_file), progress=False, allow_config_change=True)
+    meta = json.loads((export / "config.json").read_text())["training"]
+    assert meta["steps"] == 3 and meta["resumed_with_changes"] == ["data.keep_prob", "optim.lr"]
+    # the first part's log survives the resume
+    assert (tmp_path / "run" / "logs" / "metrics.csv").is_file()
+    assert (tmp_path / "run" / "logs" / "resumed-1" / "metrics.csv").is_file()
+
+
+def test_extends_and_stage_lineage(tmp_path: Path):
+    """A stage config extends a base, starts from the model another config exports, sees new
+    samples, and its export records the full resolved config of every stage, oldest first."""
+    from textif.models.provenance import lineage
+    from textif.training.module import TextIFModule
+    from textif.training.run import train
+
+    base = write_config(tmp_path, val={"vis": None}, seed=3)
+    base.rename(tmp_path / "base.yaml")
+    (tmp_path / "stages").mkdir()
+    s1 = tmp_path / "stages" / "s1.yaml"
+    s1.write_text(f"extends: ../base.yaml\nout_dir: {tmp_path / 'runs' / 's1'}\n")
+    s2 = tmp_path / "stages" / "s2.yaml"
+    s2.write_text("extends: s1.yaml\ninit_from: {config: s1.yaml}\nconsistency_weight: 1.0\noptim: {lr: 1.0e-4}\n")
+    c1, c2 = load_config(s1), load_config(s2)
+    assert c2.out_dir == "runs/s2", "out_dir is not inherited"
+    assert c2.init_from == str(tmp_path / "runs" / "s1" / "model") and c2.optim.lr == 1e-4 and c2.batch_size == 2
+    assert c2.origin["init_from_config"] == str(s1.resolve()) and c2.origin["extends"][-1] == str(s1.resolve())
+    with pytest.raises(TextIFError, match="is neither a checkpoint folder nor a model shipped.*stages/s1.yaml exports: train that stage first"):
+        TextIFModule(c2)  # stage 1 not trained yet
+    e1 = train(c1, progress=False)
+    c2 = load_config(s2, out_dir=str(tmp_path / "runs" / "s2"))
+    m2 = TextIFModule(c2)
+    assert m2.data_seed != TextIFModule(c1).data_seed, "a continuation stage draws new samples"
+    same = load_config(s2, out_dir=str(tmp_path / "runs" / "s2"), data_seed=TextIFModule(c1).data_seed)
+    assert TextIFModule(same).data_seed == 3, "unless asked to replay its parent's stream"
+    e2 = train(c2, progress=False)
+    t = json.loads((e2 / "config.json").read_text())["training"]
+    stages = lineage(t)
+    assert [s["stage"] for s in stages] == [1, 2] and t["total_steps"] == 4
+    assert stages[0]["config_file"].endswith("stages/s1.yaml") and stages[0]["init_from"] is None
+    assert stages[1]["init_from"] == str(e1) and stages[1]["init_from_config"].endswith("stages/s1.yaml")
+    assert stages[1]["teacher_config"].endswith("stages/s1.yaml")  # the teacher defaults to init_from
+    assert stages[1]["config"]["optim"]["lr"] == 1e-4 and stages[0]["config"]["optim"]["lr"] == 3e-4
+    assert stages[1]["data_seed"] == m2.data_seed
+    # cycles and bad references are clear errors
+    (tmp_path / "x.yaml").write_text("extends: y.yaml\n")
+    (tmp_path / "y.yaml").write_text("extends: x.yaml\n")
+    with pytest.raises(TextIFError, match="'extends' forms a cycle"):
+        load_config(tmp_path / "x.yaml")
+    (tmp_path / "z.yaml").write_text("init_from: {config: z.yaml}\n")
+    with pytest.raises(TextIFError, match="cannot start from itself"):
+        load_config(tmp_path / "z.yaml")
+
+
+def test_old_nested_provenance_reads_as_a_lineage():
+    from textif.models.provenance import lineage, total_steps
+
+    old = {"steps": 2, "config": {"init_from": "a/model"}, "init_training": {"steps": 5, "config": {}}, "total_steps": 7}
+    stages = lineage(old)
+    assert [(s["stage"], s["steps"], s["init_from"]) for s in stages] == [(1, 5, None), (2, 2, "a/model")]
+    assert total_steps(old) == 7 and lineage(None) == []

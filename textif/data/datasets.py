@@ -25,9 +25,10 @@ with a ``DistributedSampler``. Decoded images are cached in memory (as 16-bit) u
 """
 from __future__ import annotations
 
+import bisect
 import os
 from pathlib import Path
-from typing import Any, Iterable, Literal, Mapping, Sequence, Union
+from typing import Any, Iterable, Iterator, Literal, Mapping, Sequence, Union
 
 import numpy as np
 import torch
@@ -54,6 +55,8 @@ __all__ = [
     "PairedFolder",
     "EMSFolder",
     "PairConcat",
+    "SampleStream",
+    "StreamSampler",
     "build_training_set",
     "read_split",
 ]
@@ -222,14 +225,20 @@ class _PairDataset(Dataset):
         """Select the epoch whose random crops/degradations a seeded dataset reproduces."""
         self.epoch = int(epoch)
 
-    def _generator(self, index: int) -> torch.Generator:
+    def _generator(self, index: int, epoch: int) -> torch.Generator:
         g = torch.Generator()
         if self.seed is None:
             g.manual_seed(int(torch.randint(0, 2**62, ())))
         else:
-            epoch = 0 if self.mode == "val" else self.epoch
-            g.manual_seed(_seed_of(self.seed, epoch, index))
+            g.manual_seed(_seed_of(self.seed, 0 if self.mode == "val" else epoch, index))
         return g
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return self.get(index, self.epoch)
+
+    def get(self, index: int, epoch: int) -> dict[str, Any]:  # pragma: no cover - overridden
+        """Item ``index`` as drawn in ``epoch`` (a pure function of ``(seed, epoch, index)`` when seeded)."""
+        raise NotImplementedError
 
     # -- geometry
     def _window(self, h: int, w: int, g: torch.Generator) -> tuple[_Box, _Box]:
@@ -428,11 +437,11 @@ class PairedFolder(_PairDataset):
         w = torch.tensor([self.weights[n] for n in names], dtype=torch.float64)
         return names[int(torch.multinomial(w, 1, generator=g))]
 
-    def __getitem__(self, index: int) -> dict[str, Any]:
+    def get(self, index: int, epoch: int) -> dict[str, Any]:
         if not 0 <= index < len(self):
             raise IndexError(f"index {index} out of range for {len(self)} samples")
         name = self.names[index % len(self.names)]
-        g = self._generator(index)
+        g = self._generator(index, epoch)
         vis_a = self._load(self._vis[name], 3)
         ir_a = self._load(self._ir[name], 1)
         self._check_sizes([(self._vis[name], vis_a), (self._ir[name], ir_a)])
@@ -563,11 +572,11 @@ class EMSFolder(_PairDataset):
             if path is not None:
                 yield path, (3 if mod == "vis" else 1)
 
-    def __getitem__(self, index: int) -> dict[str, Any]:
+    def get(self, index: int, epoch: int) -> dict[str, Any]:
         if not 0 <= index < len(self):
             raise IndexError(f"index {index} out of range for {len(self)} samples")
         task, mod, name, path = self.items[index % len(self.items)]
-        g = self._generator(index)
+        g = self._generator(index, epoch)
         vis_gt = self._load(self._vis[name], 3)
         ir_gt = self._load(self._ir[name], 1)
         named = [(self._vis[name], vis_gt), (self._ir[name], ir_gt)]
@@ -599,7 +608,15 @@ class EMSFolder(_PairDataset):
 
 
 class PairConcat(ConcatDataset):
-    """``ConcatDataset`` whose :meth:`set_epoch` and :meth:`preload` reach every part."""
+    """``ConcatDataset`` whose :meth:`set_epoch`, :meth:`get` and :meth:`preload` reach every part."""
+
+    def get(self, index: int, epoch: int) -> dict[str, Any]:
+        """Item ``index`` as drawn in ``epoch`` (see :meth:`_PairDataset.get`)."""
+        if not 0 <= index < len(self):
+            raise IndexError(f"index {index} out of range for {len(self)} samples")
+        part = bisect.bisect_right(self.cumulative_sizes, index)
+        start = self.cumulative_sizes[part - 1] if part else 0
+        return self.datasets[part].get(index - start, epoch)
 
     def set_epoch(self, epoch: int) -> None:
         for d in self.datasets:
@@ -610,6 +627,73 @@ class PairConcat(ConcatDataset):
         for d in self.datasets:
             if hasattr(d, "preload"):
                 d.preload()
+
+
+class SampleStream(Dataset):
+    """The training stream: sample ``k`` (0, 1, 2, ... over the whole run) as a pure function of
+    ``(seed, k)``, so that a run resumed at any step sees what an uninterrupted run sees.
+
+    Sample ``k`` is item ``perm_e[k mod N]`` of ``base`` drawn in epoch ``e = k // N``, where
+    ``perm_e`` is a permutation of the ``N`` items seeded by ``(seed, e)`` and the item's crop,
+    degradation and prompt are seeded by the base dataset's ``(seed, e, index)``.
+
+    Args:
+        base: a seeded training set with ``get(index, epoch)`` (a :class:`PairConcat` or one source).
+        seed: seed of the permutations (use the base's seed).
+    """
+
+    def __init__(self, base: Dataset, seed: int) -> None:
+        if getattr(base, "get", None) is None:
+            raise DatasetError(f"{type(base).__name__} has no get(index, epoch); use PairConcat or a textif dataset")
+        self.base = base
+        self.seed = int(seed)
+        self.size = len(base)  # type: ignore[arg-type]
+        if self.size == 0:
+            raise DatasetError("the training set is empty")
+        self._perm: tuple[int, torch.Tensor] | None = None
+
+    def __len__(self) -> int:
+        return self.size
+
+    def locate(self, k: int) -> tuple[int, int]:
+        """``(epoch, index into base)`` of stream sample ``k``."""
+        if k < 0:
+            raise IndexError(f"stream index must be >= 0, got {k}")
+        epoch, pos = divmod(int(k), self.size)
+        if self._perm is None or self._perm[0] != epoch:
+            g = torch.Generator().manual_seed(_seed_of(self.seed, epoch, -1))
+            self._perm = (epoch, torch.randperm(self.size, generator=g))
+        return epoch, int(self._perm[1][pos])
+
+    def __getitem__(self, k: int) -> dict[str, Any]:
+        epoch, index = self.locate(k)
+        item = self.base.get(index, epoch)  # type: ignore[attr-defined]
+        item["stream_index"] = int(k)
+        return item
+
+
+class StreamSampler(torch.utils.data.Sampler[int]):
+    """Stream indices for optimiser steps ``start_step`` .. ``stop_step - 1``: step ``s`` of process
+    ``rank`` (of ``world``) takes samples ``(s * world + rank) * batch_size`` ... ``+ batch_size - 1``.
+
+    ``len()`` counts from step 0 so that a trainer resuming mid-way keeps its step bookkeeping; the
+    iterator starts at ``start_step``.
+    """
+
+    def __init__(self, *, batch_size: int, stop_step: int, start_step: int = 0, rank: int = 0, world: int = 1) -> None:
+        if batch_size < 1 or world < 1 or not 0 <= rank < world or not 0 <= start_step <= stop_step:
+            raise DatasetError(
+                f"bad stream sampler settings: batch_size={batch_size}, steps {start_step}..{stop_step}, rank {rank} of {world}"
+            )
+        self.batch_size, self.start, self.stop, self.rank, self.world = batch_size, start_step, stop_step, rank, world
+
+    def __iter__(self) -> Iterator[int]:
+        for step in range(self.start, self.stop):
+            first = (step * self.world + self.rank) * self.batch_size
+            yield from range(first, first + self.batch_size)
+
+    def __len__(self) -> int:
+        return self.stop * self.batch_size
 
 
 _KINDS = {"paired": PairedFolder, "ems": EMSFolder}

@@ -95,6 +95,19 @@ def from_pretrained(folder: str | os.PathLike, *, map_location: str | torch.devi
         raise ModelNotFoundError(f"{d}: model.safetensors missing")
     try:
         meta = json.loads(cfg_file.read_text())
+    except ValueError as e:
+        raise ModelNotFoundError(f"{cfg_file}: malformed config ({e})") from None
+    version = meta.get("format_version") if isinstance(meta, dict) else None
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ModelNotFoundError(f"{cfg_file}: no format_version; not a checkpoint written by textif")
+    if version > FORMAT_VERSION:
+        raise ModelNotFoundError(
+            f"{cfg_file}: checkpoint format {version} is newer than this textif reads ({FORMAT_VERSION}); "
+            "upgrade textif (pip install -U textif)"
+        )
+    if version < 1:
+        raise ModelNotFoundError(f"{cfg_file}: unknown checkpoint format {version} (this textif reads 1..{FORMAT_VERSION})")
+    try:
         config = TextIFConfig.from_dict(meta["config"])
     except (ValueError, KeyError, TypeError) as e:
         raise ModelNotFoundError(f"{cfg_file}: malformed config ({e})") from None

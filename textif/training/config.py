@@ -1,4 +1,15 @@
-"""Training configuration: a YAML file mapped onto dataclasses (unknown keys are errors)."""
+"""Training configuration: a YAML file mapped onto dataclasses (unknown keys are errors).
+
+Configs compose: ``extends: base.yaml`` (a path relative to the file, or a list of them) starts
+from another config and overrides it key by key (mappings merge, lists and values replace).
+``out_dir`` is never inherited: a config that does not set it trains into ``runs/<file stem>``.
+
+A continuation stage names where it starts as ``init_from`` (a checkpoint folder or the name
+of a model shipped in the package) or as ``init_from: {config: stage1.yaml}`` -- the model that
+config exports (its ``out_dir/model``); ``teacher`` accepts the same forms. The resolved config
+and these references are recorded in the exported ``config.json`` (see
+:mod:`textif.training.lineage`).
+"""
 from __future__ import annotations
 
 import dataclasses
@@ -10,7 +21,10 @@ import yaml
 
 from textif.core.errors import TextIFError
 
-__all__ = ["TrainConfig", "DataConfig", "SourceConfig", "ValConfig", "OptimConfig", "load_config"]
+__all__ = [
+    "TrainConfig", "DataConfig", "SourceConfig", "ValConfig", "OptimConfig", "load_config", "config_differences",
+    "RUN_CONTROL_KEYS",
+]
 
 
 @dataclass
@@ -65,7 +79,7 @@ class TrainConfig:
     model_overrides: dict[str, Any] = field(default_factory=dict)
     text_encoder: str = "minilm"
     loss_weights: str = "paper"  # "paper": per-task weights (textif.losses.TASK_WEIGHTS); "uniform": the fusion row for every task
-    init_from: str | None = None  # checkpoint folder to start from (fine-tuning)
+    init_from: str | None = None  # checkpoint folder or shipped model name to start from (continuation stage)
     # Self-consistency to a frozen teacher: L1 between the output and the teacher's neutral-prompt
     # fusion of the *clean* pair (what the degradation-awareness check measures). 0 disables it.
     consistency_weight: float = 0.0
@@ -75,7 +89,11 @@ class TrainConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     batch_size: int = 16
     max_steps: int = 6000
-    seed: int = 0
+    seed: int = 0  # model initialisation and the sample stream
+    # Seed of the training sample stream (sample k is a pure function of (data_seed, k)). None: derived
+    # from ``seed`` and the number of stages behind ``init_from``, so a continuation stage sees new
+    # samples; set it to the parent stage's value to replay the parent's stream.
+    data_seed: int | None = None
     out_dir: str = "runs/textif-small"
     checkpoint_every_n_steps: int = 250
     log_every_n_steps: int = 10
@@ -85,9 +103,39 @@ class TrainConfig:
     strategy: str = "auto"
     precision: str = "32-true"
     threads: int | None = None  # torch CPU threads per process
+    # Where this config came from (filled by load_config, not a YAML key): the file, the files it
+    # extends, and the config files that init_from / teacher were given as.
+    origin: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+# Keys that only steer a run (how long, how often to log or save, how many processes), not what is
+# learned: they may differ when a run is resumed. Everything else must match the checkpoint's config.
+RUN_CONTROL_KEYS = frozenset({
+    "max_steps", "out_dir", "checkpoint_every_n_steps", "log_every_n_steps", "accelerator", "devices",
+    "num_nodes", "strategy", "threads", "origin", "data.num_workers", "data.cache_images", "val.images",
+    "val.every_n_steps",
+})
+
+
+def config_differences(old: dict[str, Any], new: dict[str, Any], *, ignore: frozenset[str] = RUN_CONTROL_KEYS) -> list[str]:
+    """Dotted keys whose values differ between two config dicts (``TrainConfig.to_dict()``),
+    leaving out the run-control keys."""
+    out: list[str] = []
+
+    def walk(a: Any, b: Any, prefix: str) -> None:
+        if prefix in ignore:
+            return
+        if isinstance(a, dict) and isinstance(b, dict):
+            for k in sorted(set(a) | set(b)):
+                walk(a.get(k), b.get(k), f"{prefix}.{k}" if prefix else str(k))
+        elif a != b:
+            out.append(prefix)
+
+    walk(old, new, "")
+    return out
 
 
 def _build(cls: type, data: Any, where: str) -> Any:
@@ -112,14 +160,77 @@ def _build(cls: type, data: Any, where: str) -> Any:
     return cls(**kw)
 
 
-def load_config(path: str | Path, **overrides: Any) -> TrainConfig:
-    """Read a YAML training config; ``overrides`` replace top-level fields (e.g. ``max_steps``)."""
-    p = Path(path)
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` on top of ``base``: mappings merge key by key, anything else replaces."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _read_yaml(p: Path) -> dict[str, Any]:
     if not p.is_file():
         raise TextIFError(f"{p}: config file not found")
     try:
         raw = yaml.safe_load(p.read_text()) or {}
     except yaml.YAMLError as e:
         raise TextIFError(f"{p}: not valid YAML ({str(e).splitlines()[0]})") from None
+    if not isinstance(raw, dict):
+        raise TextIFError(f"{p}: expected a mapping of config keys, got {type(raw).__name__}")
+    if "origin" in raw:
+        raise TextIFError(f"{p}: 'origin' is recorded by textif, not a config key")
+    return raw
+
+
+def _resolve_raw(p: Path, chain: tuple[Path, ...] = ()) -> tuple[dict[str, Any], list[str]]:
+    """The merged raw mapping of ``p`` and the files it extends (nearest last), and their paths."""
+    p = p.resolve()
+    if p in chain:
+        raise TextIFError(f"{p}: 'extends' forms a cycle ({' -> '.join(c.name for c in (*chain, p))})")
+    raw = _read_yaml(p)
+    parents = raw.pop("extends", None) or []
+    if isinstance(parents, str):
+        parents = [parents]
+    if not isinstance(parents, list) or not all(isinstance(x, str) for x in parents):
+        raise TextIFError(f"{p}: 'extends' must be a file name or a list of them")
+    merged: dict[str, Any] = {}
+    files: list[str] = []
+    for parent in parents:
+        base, base_files = _resolve_raw(p.parent / parent, (*chain, p))
+        base.pop("out_dir", None)  # never inherited: each config trains into its own folder
+        merged = _merge(merged, base)
+        files += [f for f in base_files if f not in files]
+    return _merge(merged, raw), files + [str(p)]
+
+
+def _stage_ref(value: Any, key: str, p: Path, chain: tuple[Path, ...]) -> tuple[str | None, str | None]:
+    """``init_from`` / ``teacher`` -> (checkpoint folder or model name, config file it came from)."""
+    if value is None or isinstance(value, str):
+        return value, None
+    if isinstance(value, dict) and set(value) == {"config"} and isinstance(value["config"], str):
+        ref = (p.parent / value["config"]).resolve()
+        if ref in chain or ref == p.resolve():
+            raise TextIFError(f"{p}: {key} refers back to {ref.name} (a stage cannot start from itself)")
+        parent = _load(ref, (*chain, p.resolve()))
+        return str(Path(parent.out_dir) / "model"), str(ref)
+    raise TextIFError(f"{p}: {key} must be a folder, a model name or {{config: FILE}}, got {value!r}")
+
+
+def _load(p: Path, chain: tuple[Path, ...], **overrides: Any) -> TrainConfig:
+    raw, files = _resolve_raw(p)
+    raw.setdefault("out_dir", str(Path("runs") / p.stem))
     raw.update({k: v for k, v in overrides.items() if v is not None})
-    return _build(TrainConfig, raw, str(p))
+    origin: dict[str, Any] = {"config_file": files[-1], "extends": files[:-1]}
+    for key in ("init_from", "teacher"):
+        raw[key], ref = _stage_ref(raw.get(key), key, p, chain)
+        if ref:
+            origin[f"{key}_config"] = ref
+    cfg = _build(TrainConfig, raw, str(p))
+    cfg.origin = origin
+    return cfg
+
+
+def load_config(path: str | Path, **overrides: Any) -> TrainConfig:
+    """Read a YAML training config (following ``extends``); ``overrides`` replace top-level
+    fields (e.g. ``max_steps``)."""
+    return _load(Path(path), (), **overrides)

@@ -8,16 +8,17 @@ import lightning as L
 from torch.utils.data import DataLoader
 
 from textif.core.errors import TextIFError
-from textif.data.datasets import PairedFolder, build_training_set
+from textif.data.datasets import PairedFolder, SampleStream, StreamSampler, build_training_set
 from textif.training.config import SourceConfig, TrainConfig
 
 __all__ = ["TextIFDataModule", "source_spec"]
 
 
-def source_spec(src: SourceConfig, root: Path, cfg: TrainConfig) -> dict[str, Any]:
-    """Turn one config source into a :func:`~textif.data.datasets.build_training_set` spec."""
+def source_spec(src: SourceConfig, root: Path, cfg: TrainConfig, seed: int | None = None) -> dict[str, Any]:
+    """Turn one config source into a :func:`~textif.data.datasets.build_training_set` spec
+    (``seed``: the stream seed that makes every sample a pure function of its index)."""
     d = cfg.data
-    spec: dict[str, Any] = {"crop_size": d.crop, "repeat": src.repeat, "cache": d.cache_images}
+    spec: dict[str, Any] = {"crop_size": d.crop, "repeat": src.repeat, "cache": d.cache_images, "seed": seed}
     if src.exclude:
         spec["exclude"] = str(root / src.exclude)
     if src.kind == "paired":
@@ -37,9 +38,14 @@ def source_spec(src: SourceConfig, root: Path, cfg: TrainConfig) -> dict[str, An
 
 
 class TextIFDataModule(L.LightningDataModule):
-    def __init__(self, cfg: TrainConfig) -> None:
+    """Training samples come from a :class:`~textif.data.datasets.SampleStream`: sample ``k`` of the
+    run is a pure function of ``(data_seed, k)`` and step ``s`` takes samples ``s * batch_size ...``,
+    so a run resumed at step ``s`` continues the very stream an uninterrupted run would see."""
+
+    def __init__(self, cfg: TrainConfig, data_seed: int | None = None) -> None:
         super().__init__()
         self.cfg = cfg
+        self.data_seed = cfg.seed if data_seed is None else int(data_seed)
         self.train_set = None
         self.val_set = None
 
@@ -51,8 +57,9 @@ class TextIFDataModule(L.LightningDataModule):
         if self.train_set is None:
             if not cfg.data.sources:
                 raise TextIFError("the config lists no data.sources")
-            self.train_set = build_training_set([source_spec(s, root, cfg) for s in cfg.data.sources])
-            self.train_set.preload()
+            base = build_training_set([source_spec(s, root, cfg, self.data_seed) for s in cfg.data.sources])
+            base.preload()
+            self.train_set = SampleStream(base, self.data_seed)
         if self.val_set is None and cfg.val.vis:
             v = cfg.val
             self.val_set = PairedFolder(
@@ -62,7 +69,13 @@ class TextIFDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         n = self.cfg.data.num_workers
-        return DataLoader(self.train_set, batch_size=self.cfg.batch_size, shuffle=True, drop_last=True,
+        trainer = self.trainer
+        sampler = StreamSampler(
+            batch_size=self.cfg.batch_size, stop_step=max(self.cfg.max_steps, trainer.global_step if trainer else 0),
+            start_step=trainer.global_step if trainer else 0,
+            rank=trainer.global_rank if trainer else 0, world=trainer.world_size if trainer else 1,
+        )
+        return DataLoader(self.train_set, batch_size=self.cfg.batch_size, sampler=sampler, drop_last=True,
                           num_workers=n, persistent_workers=n > 0, pin_memory=False)
 
     def val_dataloader(self) -> DataLoader | list:

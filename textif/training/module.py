@@ -15,14 +15,48 @@ import lightning as L
 import torch
 from torch import Tensor
 
+from textif.core.errors import TextIFError
 from textif.core.io import write_image
 from textif.losses import TextIFLoss
 from textif.models import create_model
-from textif.models.hub import from_pretrained, save_pretrained
+from textif.models.hub import Checkpoint, bundled_weights, from_pretrained, save_pretrained
+from textif.models.provenance import lineage
 from textif.models.text import get_text_encoder
-from textif.training.config import TrainConfig
+from textif.training.config import TrainConfig, config_differences
 
-__all__ = ["TextIFModule", "ExportCallback", "export_checkpoint"]
+
+class ConfigMismatchError(TextIFError):
+    """A run was resumed with a config that differs from its checkpoint's in what is learned."""
+
+
+def load_start(ref: str, key: str = "init_from", made_by: str | None = None) -> Checkpoint:
+    """The checkpoint a stage starts from (or its teacher): a checkpoint folder or the name of a
+    model shipped in the package. ``made_by``: the config whose export ``ref`` is, for the message."""
+    if Path(ref).is_dir():
+        return from_pretrained(ref)
+    bundled = bundled_weights(ref) if "/" not in ref and "\\" not in ref else None
+    if bundled is not None:
+        return from_pretrained(bundled)
+    hint = f"it is what {made_by} exports: train that stage first" if made_by else "a typo?"
+    raise TextIFError(f"{key}: {ref} is neither a checkpoint folder nor a model shipped in the package ({hint})")
+
+
+def stage_data_seed(cfg: TrainConfig, parent_stages: int) -> int:
+    """The sample-stream seed of a stage: ``data_seed`` if set; else ``seed`` for a first stage and a
+    seed derived from ``(seed, number of stages behind it)`` for a continuation, so that it sees
+    samples its parents did not."""
+    if cfg.data_seed is not None:
+        return int(cfg.data_seed)
+    if parent_stages == 0:
+        return int(cfg.seed)
+    import numpy as np
+
+    return int(np.random.SeedSequence([int(cfg.seed) & 0xFFFFFFFF, parent_stages]).generate_state(1)[0] & 0x7FFFFFFF)
+
+__all__ = [
+    "TextIFModule", "ExportCallback", "export_checkpoint", "stage_record", "load_start", "stage_data_seed",
+    "ConfigMismatchError", "check_resume_config",
+]
 
 
 class TextIFModule(L.LightningModule):
@@ -31,10 +65,15 @@ class TextIFModule(L.LightningModule):
     def __init__(self, cfg: TrainConfig) -> None:
         super().__init__()
         self.cfg = cfg
+        self.parent_lineage: list[dict[str, Any]] = []
         if cfg.init_from:
-            self.model = from_pretrained(cfg.init_from).model.train()
+            start = load_start(cfg.init_from, "init_from", cfg.origin.get("init_from_config"))
+            self.model = start.model.train()
+            self.parent_lineage = lineage(start.training)
         else:
             self.model = create_model(cfg.model, **cfg.model_overrides)
+        self.data_seed = stage_data_seed(cfg, len(self.parent_lineage))
+        self.resumed_with_changes: list[str] = []  # config keys changed on resume (--allow-config-change)
         if cfg.loss_weights == "paper":
             self.loss_fn = TextIFLoss()
         elif cfg.loss_weights == "uniform":
@@ -51,7 +90,8 @@ class TextIFModule(L.LightningModule):
             src = cfg.teacher or cfg.init_from
             if not src:
                 raise ValueError("consistency_weight > 0 needs a teacher checkpoint (set teacher or init_from)")
-            teacher = from_pretrained(src).model.float().eval()
+            made_by = cfg.origin.get("teacher_config" if cfg.teacher else "init_from_config")
+            teacher = load_start(src, "teacher", made_by).model.float().eval()
             teacher.requires_grad_(False)
             self._teacher.append(teacher)
         self.train_seconds = 0.0  # accumulated over resumes
@@ -151,33 +191,95 @@ class TextIFModule(L.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["textif_train_seconds"] = self.train_seconds
         checkpoint["textif_config"] = self.cfg.to_dict()
+        checkpoint["textif_resumed_with_changes"] = self.resumed_with_changes
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.train_seconds = float(checkpoint.get("textif_train_seconds", 0.0))
+        earlier = checkpoint.get("textif_resumed_with_changes") or []
+        self.resumed_with_changes = sorted(set(earlier) | set(self.resumed_with_changes))
 
 
-def export_checkpoint(module: TextIFModule, folder: str | Path, *, extra: dict[str, Any] | None = None,
-                      dtype: torch.dtype = torch.float32) -> Path:
-    """Write the trained network as ``config.json`` + ``model.safetensors`` with its provenance."""
+def check_resume_config(ckpt_path: str | Path, cfg: TrainConfig, *, allow_config_change: bool = False) -> list[str]:
+    """The config keys (dotted) in which ``cfg`` differs from the config the Lightning checkpoint was
+    trained with, run-control keys such as ``max_steps`` aside. Raises :class:`ConfigMismatchError`
+    naming them unless ``allow_config_change``. The checkpoint is read with ``weights_only=True``."""
+    try:
+        ckpt = torch.load(str(ckpt_path), map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - any unreadable file is the same user error
+        raise TextIFError(f"{ckpt_path}: cannot read the checkpoint to resume from ({str(e).splitlines()[0]})") from None
+    old = ckpt.get("textif_config") if isinstance(ckpt, dict) else None
+    if old is None:
+        return []
+    diff = config_differences(old, cfg.to_dict())
+    if diff and not allow_config_change:
+        raise ConfigMismatchError(
+            f"{ckpt_path}: the checkpoint was trained with a different config ({', '.join(diff)} differ); "
+            "use the config it was started with, a new out_dir, --fresh, or --allow-config-change to resume anyway"
+        )
+    return diff
+
+
+def stage_record(module: TextIFModule) -> dict[str, Any]:
+    """This stage's entry in the lineage: resolved config, where it started, figures."""
     cfg = module.cfg
     trainer = getattr(module, "_trainer", None)
-    world = trainer.world_size if trainer is not None else 1
-    training = {
+    origin = cfg.origin or {}
+
+    def rel(path: str | None) -> str | None:
+        if not path:
+            return path
+        try:
+            return Path(path).resolve().relative_to(Path.cwd()).as_posix()
+        except ValueError:
+            return str(path)
+
+    record: dict[str, Any] = {
+        "stage": len(module.parent_lineage) + 1,
+        "config_file": rel(origin.get("config_file")),
+        "extends": [rel(f) for f in origin.get("extends", [])],
         "config": cfg.to_dict(),
+        "init_from": cfg.init_from,
+        "init_from_config": rel(origin.get("init_from_config")),
+        "teacher": None,
+        "teacher_config": None,
+        "data_seed": module.data_seed,
         "steps": int(module.global_step),
         "batch_size": cfg.batch_size,
-        "world_size": world,
+        "world_size": trainer.world_size if trainer is not None else 1,
         "crop": cfg.data.crop,
         "train_hours": round(module.train_seconds / 3600, 3),
         "hardware": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
         + (f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ", CPU"),
-        "data": [s.__dict__ for s in cfg.data.sources],
+        "data": [dict(s.__dict__) for s in cfg.data.sources],
         "torch": torch.__version__,
+    }
+    record["config"].pop("origin", None)
+    if cfg.consistency_weight > 0:  # the teacher defaults to init_from
+        own = cfg.teacher is not None
+        record["teacher"] = cfg.teacher if own else cfg.init_from
+        record["teacher_config"] = rel(origin.get("teacher_config" if own else "init_from_config"))
+    if module.resumed_with_changes:
+        record["resumed_with_changes"] = module.resumed_with_changes
+    return record
+
+
+def export_checkpoint(module: TextIFModule, folder: str | Path, *, extra: dict[str, Any] | None = None,
+                      dtype: torch.dtype = torch.float32) -> Path:
+    """Write the trained network as ``config.json`` + ``model.safetensors`` with its provenance:
+    this stage's record (top level) and ``lineage``, every stage from the first (see
+    :mod:`textif.models.provenance`)."""
+    stage = stage_record(module)
+    chain = [*module.parent_lineage, stage]
+    training = {
+        **stage,
+        "lineage": chain,
+        "total_steps": sum(int(s.get("steps", 0)) for s in chain),
+        "total_train_hours": round(sum(float(s.get("train_hours", 0.0)) for s in chain), 3),
     }
     training.update(extra or {})
     prompts = _prompt_cache(module)
-    return save_pretrained(module.model, folder, name=cfg.model, text_encoder=cfg.text_encoder, training=training,
-                           dtype=dtype, text_cache=prompts)
+    return save_pretrained(module.model, folder, name=module.cfg.model, text_encoder=module.cfg.text_encoder,
+                           training=training, dtype=dtype, text_cache=prompts)
 
 
 def _prompt_cache(module: TextIFModule) -> dict[str, Tensor]:
