@@ -6,28 +6,15 @@
 from __future__ import annotations
 
 import argparse
-import functools
 import json
+import sys
 from pathlib import Path
 
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 
-
-@functools.lru_cache(maxsize=1)
-def _configs() -> tuple[tuple[Path, dict], ...]:
-    import yaml
-
-    return tuple((f, yaml.safe_load(f.read_text()) or {}) for f in sorted((REPO / "configs").glob("*.yaml")))
-
-
-def _config_file(cfg: dict) -> str:
-    """The config in ``configs/`` that trains into the same ``out_dir`` from the same start."""
-    found = [(f, c) for f, c in _configs() if c.get("out_dir") == cfg.get("out_dir")]
-    found.sort(key=lambda fc: fc[1].get("init_from") != cfg.get("init_from"))
-    if found:
-        return f"configs/{found[0][0].name}"
-    return f"<config with out_dir {cfg.get('out_dir')}>"
+from textif.models.provenance import lineage, total_steps, total_train_hours  # noqa: E402
 
 
 def main() -> None:
@@ -49,42 +36,36 @@ def main() -> None:
         + (f", excluding `{s['exclude']}`" if s.get("exclude") else "") + (f", repeated ×{s['repeat']}" if s.get("repeat", 1) > 1 else "")
         for s in t.get("data", [])
     )
-    stages = ""
-    chain = []
-    node = t
-    while node:
-        chain.append(node)
-        node = node.get("init_training")
-    if len(chain) > 1:
-        parts = []
-        outs = {str(Path(st.get("config", {}).get("out_dir", "")) / "model"): i + 1 for i, st in enumerate(reversed(chain))}
+    chain = lineage(t)
+    by_config = {st.get("config_file"): st.get("stage", i + 1) for i, st in enumerate(chain)}
 
-        def weights_text(w: dict | None) -> str:
-            extra = {k: v for k, v in (w or {}).items() if v != 1}
-            return ("uniform except " + ", ".join(f"{k} ×{v}" for k, v in extra.items())) if extra else "uniform"
+    def weights_text(w: dict | None) -> str:
+        extra = {k: v for k, v in (w or {}).items() if v != 1}
+        return ("uniform except " + ", ".join(f"{k} ×{v}" for k, v in extra.items())) if extra else "uniform"
 
-        def teacher_text(c: dict) -> str:
-            src = c.get("teacher") or c.get("init_from")
-            return f"stage-{outs[src]} model" if src in outs else f"model `{src}`"
+    def model_text(path: str | None, config_file: str | None) -> str:
+        return f"stage-{by_config[config_file]} model" if config_file in by_config else f"model `{path}`"
 
-        for i, st in enumerate(reversed(chain)):
-            c = st.get("config", {})
-            parts.append(
-                f"{i + 1}. {st.get('steps')} steps {'from scratch' if i == 0 else 'of fine-tuning'} "
-                f"(loss weights `{c.get('loss_weights', 'paper')}`, lr {c.get('optim', {}).get('lr')}, "
-                f"keep_prob {c.get('data', {}).get('keep_prob')}, degradation sampling "
-                f"{weights_text(c.get('data', {}).get('degradation_weights'))}"
-                + (f", mismatched prompts {c['data']['mismatch_prob']}" if c.get("data", {}).get("mismatch_prob") else "")
-                + (f", consistency weight {c['consistency_weight']} to the frozen {teacher_text(c)}"
-                   if c.get("consistency_weight") else "")
-                + f"; {st.get('train_hours')} h)"
-            )
-        stages = (
-            "Stages:\n\n" + "\n".join(parts) + f"\n\nIn all {t.get('total_steps')} steps, {t.get('total_train_hours')} h of "
-            f"training-step wall time on 2 CPU threads (about {2 * float(t.get('total_train_hours', 0)):.1f} CPU-hours).\n\n"
+    parts = []
+    for i, st in enumerate(chain):
+        c = st.get("config", {})
+        start = "from scratch" if not st.get("init_from") else f"from the {model_text(st['init_from'], st.get('init_from_config'))}"
+        parts.append(
+            f"{st.get('stage', i + 1)}. `{st.get('config_file')}`: {st.get('steps')} steps {start} "
+            f"(loss weights `{c.get('loss_weights', 'paper')}`, lr {c.get('optim', {}).get('lr')}, "
+            f"keep_prob {c.get('data', {}).get('keep_prob')}, degradation sampling "
+            f"{weights_text(c.get('data', {}).get('degradation_weights'))}"
+            + (f", mismatched prompts {c['data']['mismatch_prob']}" if c.get("data", {}).get("mismatch_prob") else "")
+            + (f", consistency weight {c['consistency_weight']} to the frozen "
+               f"{model_text(st.get('teacher'), st.get('teacher_config'))}" if c.get("consistency_weight") else "")
+            + f"; {st.get('train_hours')} h)" + (f". Note: {st['note']}" if st.get("note") else "")
         )
-    reproduce = "\n".join(f"{i + 1}. `textif train --config {_config_file(st.get('config', {}))}`"
-                          for i, st in enumerate(reversed(chain)))
+    stages = (
+        "Stages (from the lineage recorded in the checkpoint's `config.json`):\n\n" + "\n".join(parts)
+        + f"\n\nIn all {total_steps(t)} steps, {total_train_hours(t)} h of training-step wall time on 2 CPU threads "
+        f"(about {2 * total_train_hours(t):.1f} CPU-hours).\n\n"
+    )
+    reproduce = "\n".join(f"{st.get('stage', i + 1)}. `textif train --config {st.get('config_file')}`" for i, st in enumerate(chain))
     d = cfg.get("data", {})
     o = cfg.get("optim", {})
     mismatch = (f"; then {round(100 * d['mismatch_prob'])} % of all samples get a prompt naming a degradation the input "
@@ -112,7 +93,8 @@ Data (`../shared/data`; RoadScene validation split never used for training):
 
 Why these stages: [training-history.md](training-history.md).
 
-Reproduce, one stage after the other (each starts from the previous stage's `model/` folder):
+Reproduce, one stage after the other (each config names the stage it starts from with
+`init_from: {{config: ...}}` and trains into its own `runs/` folder; configs share `configs/base.yaml`):
 
 {reproduce}
 

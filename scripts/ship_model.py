@@ -10,25 +10,17 @@ import argparse
 import shutil
 
 import torch
-from pathlib import Path
 
 from textif.models.hub import WEIGHTS_DIR, from_pretrained, save_pretrained
+from textif.models.provenance import lineage, total_steps, total_train_hours
 
 
 def provenance(training: dict) -> dict:
-    """A run's provenance with that of the runs it was fine-tuned from (``init_training``) and totals."""
-    t = dict(training)
-    init = t.get("config", {}).get("init_from")
-    base = t.get("init_training")
-    if base is None and init and Path(init).is_dir():
-        base = provenance(from_pretrained(init).training)
-        t["init_training"] = base
-    if base is not None:
-        t["total_steps"] = int(t.get("steps", 0)) + int(base.get("total_steps", base.get("steps", 0)))
-        t["total_train_hours"] = round(
-            float(t.get("train_hours", 0)) + float(base.get("total_train_hours", base.get("train_hours", 0))), 3
-        )
-    return t
+    """The run's record with its full lineage and totals (older exports nested the previous stage
+    under ``init_training``; they are flattened into ``lineage``)."""
+    chain = lineage(training)
+    return {**chain[-1], "lineage": chain, "total_steps": total_steps(training),
+            "total_train_hours": total_train_hours(training)}
 
 
 def main() -> None:

@@ -50,7 +50,7 @@ def test_config_errors(tmp_path: Path):
     (tmp_path / "b.yaml").write_text("data: {crop: 64, sourcez: []}\n")
     with pytest.raises(TextIFError, match="data: unknown key"):
         load_config(tmp_path / "b.yaml")
-    cfg = load_config(Path(__file__).resolve().parents[1] / "configs" / "textif-small.yaml", max_steps=7)
+    cfg = load_config(Path(__file__).resolve().parents[1] / "configs" / "textif-small" / "1-pretrain.yaml", max_steps=7)
     assert cfg.max_steps == 7 and cfg.model == "textif-small" and cfg.data.sources[0].exclude == "splits/roadscene_val.txt"
 
 

@@ -8,6 +8,7 @@ def models() -> None:
     """List model presets, their size, text encoder and whether trained weights ship with textif."""
     from textif.models import create_model, list_models
     from textif.models.hub import bundled_weights, from_pretrained
+    from textif.models.provenance import lineage, total_steps
 
     typer.echo(f"{'name':<14} {'params':>9} {'text':>7}  weights")
     for name in list_models():
@@ -15,7 +16,8 @@ def models() -> None:
         if bundled is not None:
             ck = from_pretrained(bundled)
             net, enc = ck.model, ck.text_encoder
-            status = f"trained ({ck.training.get('steps', '?')} steps)"
+            n_stages = len(lineage(ck.training))
+            status = f"trained ({total_steps(ck.training)} steps" + (f" in {n_stages} stages)" if n_stages > 1 else ")")
         else:
             net = create_model(name)
             enc = "clip" if net.config.text_dim == 512 else "minilm"

@@ -9,14 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["lineage", "total_steps", "total_train_hours", "STAGE_KEYS"]
+__all__ = ["lineage", "total_steps", "total_train_hours"]
 
-# the per-stage keys of a lineage entry (the rest of ``training`` describes the whole chain)
-STAGE_KEYS = (
-    "stage", "config_file", "extends", "config", "init_from", "init_from_config", "teacher", "teacher_config",
-    "data_seed", "steps", "batch_size", "world_size", "crop", "train_hours", "hardware", "torch", "data",
-    "resumed_with_changes",
-)
 
 
 def lineage(training: dict[str, Any] | None) -> list[dict[str, Any]]:

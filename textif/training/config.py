@@ -2,7 +2,8 @@
 
 Configs compose: ``extends: base.yaml`` (a path relative to the file, or a list of them) starts
 from another config and overrides it key by key (mappings merge, lists and values replace).
-``out_dir`` is never inherited: a config that does not set it trains into ``runs/<file stem>``.
+``out_dir`` is never inherited: a config that does not set it trains into ``runs/<file stem>``
+(``runs/<folder>/<file stem>`` for a config in a sub-folder of ``configs/``).
 
 A continuation stage names where it starts as ``init_from`` (a checkpoint folder or the name
 of a model shipped in the package) or as ``init_from: {config: stage1.yaml}`` -- the model that
@@ -188,6 +189,10 @@ def _resolve_raw(p: Path, chain: tuple[Path, ...] = ()) -> tuple[dict[str, Any],
     if p in chain:
         raise TextIFError(f"{p}: 'extends' forms a cycle ({' -> '.join(c.name for c in (*chain, p))})")
     raw = _read_yaml(p)
+    for key in ("init_from", "teacher"):  # {config: FILE} is relative to the file it is written in
+        ref = raw.get(key)
+        if isinstance(ref, dict) and isinstance(ref.get("config"), str):
+            raw[key] = {**ref, "config": str((p.parent / ref["config"]).resolve())}
     parents = raw.pop("extends", None) or []
     if isinstance(parents, str):
         parents = [parents]
@@ -216,9 +221,17 @@ def _stage_ref(value: Any, key: str, p: Path, chain: tuple[Path, ...]) -> tuple[
     raise TextIFError(f"{p}: {key} must be a folder, a model name or {{config: FILE}}, got {value!r}")
 
 
+def _default_out_dir(p: Path) -> str:
+    """``runs/<stem>``, or ``runs/<folder>/<stem>`` for a config in a sub-folder of ``configs/``."""
+    p = p.resolve()
+    if p.parent.parent.name == "configs":
+        return str(Path("runs") / p.parent.name / p.stem)
+    return str(Path("runs") / p.stem)
+
+
 def _load(p: Path, chain: tuple[Path, ...], **overrides: Any) -> TrainConfig:
     raw, files = _resolve_raw(p)
-    raw.setdefault("out_dir", str(Path("runs") / p.stem))
+    raw.setdefault("out_dir", _default_out_dir(p))
     raw.update({k: v for k, v in overrides.items() if v is not None})
     origin: dict[str, Any] = {"config_file": files[-1], "extends": files[:-1]}
     for key in ("init_from", "teacher"):
