@@ -100,3 +100,109 @@ def test_matching_prompt_moves_toward_the_clean_fusion(fuser, pair, degradation)
     neutral = fuser.fuse_tensor(d.vis, d.ir, None)
     matching = fuser.fuse_tensor(d.vis, d.ir, suggested_prompts()[degradation])
     assert float(((matching - clean) ** 2).mean()) < float(((neutral - clean) ** 2).mean())
+
+
+# ---------------------------------------------------------------------------------------------
+# The same awareness judged against targets that training never optimised: the clean sources
+# themselves and a published fusion metric, on several validation pairs and degradation seeds.
+# (The test above measures closeness to the model's own clean fusion, which is exactly what the
+# consistency term of stages 3-4 trains for.)
+
+_VAL_STEMS = ("FLIR_00006.jpg", "FLIR_00233.jpg", "FLIR_00455.jpg")  # RoadScene validation split
+_SEEDS = (0, 1)
+
+
+@pytest.fixture(scope="module")
+def independent_scores(fuser, shared_data: Path):
+    """{degradation: [(ssim_neutral, ssim_matching, qabf_neutral, qabf_matching), ...]} over pairs x seeds.
+
+    SSIM: luminance of the output against the clean source of the degraded modality (kornia,
+    11x11 Gaussian window). Qabf: Xydeas-Petrovic edge transfer from the clean sources
+    (textif.metrics, checked against published values in test_metrics.py)."""
+    from kornia.metrics import ssim
+
+    from textif.core.io import read_image
+    from textif.data.degradations import DEGRADATIONS, degrade_pair, modality_of
+    from textif.data.prompts import suggested_prompts
+    from textif.metrics import create_metric
+
+    qabf = create_metric("qabf")
+
+    def q(out, vis, ir):
+        return float(qabf(out[0].permute(1, 2, 0).numpy() * 255, ir[0, 0].numpy() * 255, vis[0].permute(1, 2, 0).numpy() * 255))
+
+    scores: dict[str, list[tuple[float, float, float, float]]] = {}
+    names = DEGRADATIONS.names()
+    for stem in _VAL_STEMS:
+        vis = torch.from_numpy(read_image(shared_data / "RoadScene" / "vis" / stem, channels=3)).permute(2, 0, 1)[None]
+        ir = torch.from_numpy(read_image(shared_data / "RoadScene" / "ir" / stem, channels=1))[None, None]
+        for seed in _SEEDS:
+            for d in names:
+                g = torch.Generator().manual_seed(100 * seed + names.index(d))
+                dp = degrade_pair(vis, ir, d, severity=0.6, generator=g, randomize=False)
+                neutral = fuser.fuse_tensor(dp.vis, dp.ir, None)
+                matching = fuser.fuse_tensor(dp.vis, dp.ir, suggested_prompts()[d])
+                src = luma(vis)[:, None] if modality_of(d) == "vis" else ir
+                s_n = float(ssim(luma(neutral)[:, None], src, 11).mean())
+                s_m = float(ssim(luma(matching)[:, None], src, 11).mean())
+                scores.setdefault(d, []).append((s_n, s_m, q(neutral, vis, ir), q(matching, vis, ir)))
+    return scores
+
+
+def _known(reason: str) -> pytest.MarkDecorator:
+    return pytest.mark.xfail(strict=True, reason=reason)
+
+
+@pytest.mark.parametrize("degradation", [
+    "low_light", "noise", "blur", "haze", "ir_low_contrast", "ir_noise", "ir_stripe",
+    pytest.param("overexposure", marks=_known(
+        "issue 9: the matching prompt lowers SSIM to the clean visible image on 6 of 6 cases (by 0.02-0.13)")),
+    pytest.param("rain", marks=_known("issue 9: rain is barely repaired; better on 2 of 6 cases")),
+])
+def test_matching_prompt_recovers_the_clean_source(independent_scores, degradation):
+    """With the degradation named, the output's luminance is structurally closer (SSIM) to the clean
+    image of the degraded modality than with the neutral prompt, on at least 5 of the 6 cases."""
+    wins = sum(s_m > s_n for s_n, s_m, _, _ in independent_scores[degradation])
+    assert wins >= 5, f"{degradation}: better on {wins} of {len(independent_scores[degradation])} cases"
+
+
+@pytest.mark.parametrize("degradation", [
+    "noise", "haze", "ir_low_contrast", "ir_noise", "ir_stripe", "overexposure",
+    pytest.param("low_light", marks=_known(
+        "issue 9: brightening also lifts the edges Qabf weighs against the clean sources; worse on 6 of 6")),
+    pytest.param("blur", marks=_known("issue 9: blur is barely repaired; Qabf lower on 6 of 6 cases")),
+    pytest.param("rain", marks=_known("issue 9: rain is barely repaired; Qabf higher on only 4 of 6 cases")),
+])
+def test_matching_prompt_raises_qabf_against_the_clean_sources(independent_scores, degradation):
+    """With the degradation named, more edge information of the clean sources reaches the output
+    (Qabf computed with the clean sources) than with the neutral prompt, on at least 5 of 6 cases."""
+    wins = sum(q_m > q_n for _, _, q_n, q_m in independent_scores[degradation])
+    assert wins >= 5, f"{degradation}: better on {wins} of {len(independent_scores[degradation])} cases"
+
+
+def test_shipped_lineage_matches_the_configs_in_the_repository():
+    """Every stage of the shipped model names a config file here that resolves to the config the
+    stage recorded (paths of run folders aside), and the totals add up."""
+    import json
+
+    from textif.models.provenance import lineage, total_steps
+    from textif.training.config import load_config
+
+    repo = Path(__file__).resolve().parents[1]
+    training = json.loads((bundled_weights("textif-small") / "config.json").read_text())["training"]
+    stages = lineage(training)
+    assert [s["stage"] for s in stages] == [1, 2, 3, 4] and total_steps(training) == 8600
+
+    def flat(d: dict, prefix: str = "") -> dict:
+        out = {}
+        for k, v in d.items():
+            out.update(flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+        return out
+
+    for st in stages:
+        resolved = flat(load_config(repo / st["config_file"]).to_dict())
+        recorded = flat(st["config"])
+        differing = {k for k, v in recorded.items() if resolved.get(k) != v}
+        assert differing <= {"out_dir", "init_from", "teacher"}, (st["config_file"], differing)
+        if st["stage"] > 1:
+            assert st["init_from_config"] == stages[st["stage"] - 2]["config_file"]
