@@ -214,6 +214,8 @@ def test_conventions(fused, sources):
 
 
 def test_metric_objects_pyiqa_style(fused, sources):
+    """The pyiqa-style API. Paths vs arrays is a smoke test of the input plumbing (the same function on
+    both sides); the value itself is checked against the issue's EN here and elsewhere per metric."""
     q = textif.create_metric("qabf")
     assert (q.name, q.lower_better, q.score_range, q.needs_sources, q.kind) == ("qabf", False, (0.0, 1.0), True, "sources")
     assert create_metric("NIQE").lower_better is True and not create_metric("niqe").needs_sources
@@ -324,6 +326,8 @@ def test_16bit_colour_and_alpha_inputs(sources, fused, tmp_path):
 
 
 def test_learned_iqa_needs_weights(tmp_path):
+    """musiq / clipiqa only run a user-given model file: clear errors without one, and a toy model's
+    known output (mean brightness x 100) comes back through both file formats."""
     torch = pytest.importorskip("torch")
     with pytest.raises(MetricUnavailableError, match="musiq: needs model weights"):
         create_metric("musiq")
