@@ -1,6 +1,19 @@
-"""Fusion losses: zero where expected, gradcheck, module == function, per-task weights."""
+"""Fusion losses: values against outside references (hand-computed values on tiny arrays,
+scikit-image's SSIM, SciPy's Sobel filter, the BT.601 definition of Cb/Cr, the paper's weight
+table), zero where expected, gradcheck, per-task weights; and smoke tests (module == function).
+
+Outside reference per loss:
+
+* ``intensity_loss``: hand-computed value on a 2x2 image (``test_intensity_loss_hand_computed``);
+* ``ssim_loss``: :func:`skimage.metrics.structural_similarity` (Gaussian window, sigma 1.5);
+* ``gradient_loss``: :func:`scipy.ndimage.sobel` with a replicated border;
+* ``color_loss``: hand-computed BT.601 Cb/Cr differences of pure colours;
+* ``textif_loss``: the weight table of the paper / official release (``test_weight_table``) and the
+  weighted sum of the four terms above (``test_total_uses_per_sample_task_weights``).
+"""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -98,7 +111,9 @@ def test_gradcheck_float64() -> None:
         lambda f: textif_loss(f, ir, vis, ["low_light", "overexposure+ir_noise"], window_size=5)[0], (fused,))
 
 
-def test_modules_equal_functions() -> None:
+def test_smoke_modules_equal_functions() -> None:
+    """Smoke test: each ``nn.Module`` is a thin wrapper of its function (the values themselves are
+    checked against outside references in the ``*_hand_computed`` / ``*_matches_*`` tests)."""
     fused, ir, vis = _batch()
     assert torch.equal(IntensityLoss()(fused, ir, vis), intensity_loss(fused, ir, vis))
     assert torch.equal(SSIMLoss(delta_ir=0.3)(fused, ir, vis), ssim_loss(fused, ir, vis, 0.3))
@@ -171,3 +186,67 @@ def test_bad_inputs() -> None:
         textif_loss(fused, ir, vis, ["noise"])
     with pytest.raises(LossInputError, match="delta_ir"):
         ssim_loss(fused, ir, vis, torch.ones(5))
+
+
+# ----------------------------------------------------------------------------- outside references
+def test_intensity_loss_hand_computed() -> None:
+    """``mean |Y_f - max(Y_vis, ir)|`` on a 2x2 grey image, computed by hand."""
+    f = torch.tensor([[0.5, 0.2], [0.9, 0.0]], dtype=torch.float64).view(1, 1, 2, 2)
+    vis = torch.tensor([[0.4, 0.4], [0.1, 0.1]], dtype=torch.float64).view(1, 1, 2, 2)
+    ir = torch.tensor([[0.6, 0.1], [0.3, 0.2]], dtype=torch.float64).view(1, 1, 2, 2)
+    # target max = [[0.6, 0.4], [0.3, 0.2]]; |f - target| = 0.1, 0.2, 0.6, 0.2 -> mean 1.1 / 4
+    assert float(intensity_loss(f, ir, vis)) == pytest.approx(0.275, abs=1e-12)
+    # an RGB fused image counts through its BT.601 luma: pure green has Y = 0.587
+    green = torch.zeros(1, 3, 2, 2, dtype=torch.float64)
+    green[:, 1] = 1.0
+    zero = torch.zeros(1, 1, 2, 2, dtype=torch.float64)
+    assert float(intensity_loss(green, zero, zero)) == pytest.approx(0.587, abs=1e-12)
+
+
+def test_ssim_loss_matches_scikit_image() -> None:
+    """``(1 - SSIM(f, vis)) + delta (1 - SSIM(f, ir))`` against scikit-image's Gaussian SSIM."""
+    skm = pytest.importorskip("skimage.metrics")
+    g = torch.Generator().manual_seed(3)
+    base = torch.rand(1, 1, 40, 36, generator=g, dtype=torch.float64)
+    f = (0.7 * base + 0.3 * torch.rand(1, 1, 40, 36, generator=g, dtype=torch.float64))
+    vis = (0.5 * base + 0.5 * torch.rand(1, 1, 40, 36, generator=g, dtype=torch.float64))
+    ir = torch.rand(1, 1, 40, 36, generator=g, dtype=torch.float64)
+
+    def sk(a: torch.Tensor, b: torch.Tensor) -> float:
+        # Wang et al.'s SSIM: 11-tap Gaussian (sigma 1.5, truncate 3.5), population covariance,
+        # K1 = 0.01, K2 = 0.03, L = 1, averaged over the positions the window fits ('valid')
+        return skm.structural_similarity(a[0, 0].numpy(), b[0, 0].numpy(), data_range=1.0, gaussian_weights=True,
+                                         sigma=1.5, use_sample_covariance=False)
+
+    s_vis, s_ir = sk(f, vis), sk(f, ir)
+    assert 0.2 < s_vis < 0.9  # a non-trivial case
+    assert float(ssim_loss(f, ir, vis, 0.0)) == pytest.approx(1 - s_vis, rel=1e-9)
+    assert float(ssim_loss(f, ir, vis, 0.7)) == pytest.approx((1 - s_vis) + 0.7 * (1 - s_ir), rel=1e-9)
+
+
+def test_gradient_loss_matches_scipy_sobel() -> None:
+    """Sum over x and y of ``mean | |S f| - max(|S vis|, |S ir|) |`` with SciPy's Sobel filter."""
+    ndi = pytest.importorskip("scipy.ndimage")
+    g = torch.Generator().manual_seed(4)
+    f, ir, vis = (torch.rand(1, 1, 13, 17, generator=g, dtype=torch.float64) for _ in range(3))
+
+    def sob(t: torch.Tensor, axis: int):
+        return abs(ndi.sobel(t[0, 0].numpy(), axis=axis, mode="nearest"))  # unnormalised, replicated border
+
+    want = sum(abs(sob(f, ax) - np.maximum(sob(vis, ax), sob(ir, ax))).mean() for ax in (0, 1))
+    assert float(gradient_loss(f, ir, vis)) == pytest.approx(want, rel=1e-12)
+
+
+def test_color_loss_hand_computed() -> None:
+    """``mean |Cb_f - Cb_vis| + mean |Cr_f - Cr_vis|`` from the BT.601 definition
+    ``Cb = 0.5 (B - Y) / (1 - 0.114)``, ``Cr = 0.5 (R - Y) / (1 - 0.299)`` (+ 0.5)."""
+    red_blue = torch.zeros(1, 3, 1, 2, dtype=torch.float64)
+    red_blue[0, 0, 0, 0] = 1.0  # a red pixel ...
+    red_blue[0, 2, 0, 1] = 1.0  # ... and a blue one
+    grey = torch.full((1, 3, 1, 2), 0.5, dtype=torch.float64)  # neutral chroma
+    # red: |Cb| = 0.5 * 0.299 / 0.886, |Cr| = 0.5; blue: |Cb| = 0.5, |Cr| = 0.5 * 0.114 / 0.701
+    cb = (0.5 * 0.299 / 0.886 + 0.5) / 2
+    cr = (0.5 + 0.5 * 0.114 / 0.701) / 2
+    # kornia's rgb_to_ycbcr rounds the factors to 0.564 / 0.713: agreement to 1e-3
+    assert float(color_loss(red_blue, grey)) == pytest.approx(cb + cr, rel=1e-3)
+    assert float(color_loss(grey[:, :1], grey)) == 0.0  # a grey fused image has neutral chroma

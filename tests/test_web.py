@@ -15,7 +15,6 @@ import shutil
 import socket
 import sys
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any, Iterator
@@ -219,12 +218,10 @@ def test_fuse_endpoint_through_gradio_client(web: dict[str, Any], tmp_path: Path
     client = Client(web["url"], verbose=False, analytics_enabled=False, download_files=str(tmp_path / "dl"))
     assert "/fuse" in client.view_api(print_info=False, return_format="dict")["named_endpoints"]
 
-    t0 = time.perf_counter()
     fused, (before, after), download, status = client.predict(
         handle_file(v), handle_file(i), "The visible image is too dark, please enhance the brightness.", False,
         api_name="/fuse",
     )
-    first_s = time.perf_counter() - t0
     img = read_png(fused)
     assert img.shape == (H, W, 3)
     assert read_png(download).shape == (H, W, 3) and Path(download).suffix == ".png"
@@ -255,7 +252,6 @@ def test_fuse_endpoint_through_gradio_client(web: dict[str, Any], tmp_path: Path
         with pytest.raises(AppError) as e:
             client.predict(a, b, "x", False, api_name="/fuse")
         assert expected in str(e.value) and "Traceback" not in str(e.value), str(e.value)
-    assert first_s < 60
 
 
 # ----------------------------------------------------------------------------- the browser
@@ -396,7 +392,6 @@ def test_page_end_to_end_in_chromium(web: dict[str, Any], tmp_path: Path):
     vis, ir = write_pair(web["files"] / "e2e", H, W, seed=5)
     shot = tmp_path / "web-e2e.png"
     stripe = suggested_prompts()["ir_stripe"]
-    t0 = time.perf_counter()
     out = drive_page(
         web["url"], vis, ir, "The visible image is too dark, please enhance the brightness.",
         second_prompt_button="prompt-ir_stripe", second_prompt=stripe, screenshot=shot,
@@ -419,7 +414,6 @@ def test_page_end_to_end_in_chromium(web: dict[str, Any], tmp_path: Path):
     assert out["example_prompt"] == suggested_prompts()["low_light"]
     assert out["external"] == [], f"the page fetched from outside localhost: {out['external'][:5]}"
     assert shot.stat().st_size > 10_000
-    assert time.perf_counter() - t0 < 80
     if os.environ.get("TEXTIF_WEB_SCREENSHOT"):
         shutil.copyfile(shot, os.environ["TEXTIF_WEB_SCREENSHOT"])
 

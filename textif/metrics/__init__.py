@@ -12,6 +12,11 @@ is a plain function of ``(H, W)`` float64 grey levels in :mod:`textif.metrics.re
 :mod:`textif.metrics.noref`, with a docstring giving its definition and source. The default
 ``convention="cddfuse"`` reproduces the CDDFuse evaluator that the field's tables use; other
 conventions are listed in each :class:`MetricInfo` and in ``docs/evaluation.md``.
+
+``musiq`` and ``clipiqa`` are not implementations of those models: they run a model file that
+you supply (``create_metric("musiq", weights=FILE)``, CLI ``--weights musiq=FILE``) and are not
+among :data:`DEFAULT_METRICS`; textif ships no network or weights for them
+(:class:`~textif.metrics.noref.ExportedIQA`).
 """
 from __future__ import annotations
 
@@ -137,17 +142,17 @@ _add(MetricInfo("mse", "MSE", reference.mse, None, (0.0, 65025.0), KIND_SOURCES,
 _add(MetricInfo("psnr", "PSNR", reference.psnr, None, (0.0, INF), KIND_SOURCES,
                 conventions=("cddfuse", "peak255"), summary="10 log10(max(F)^2 / MSE), dB (no direction)"))
 _add(MetricInfo("nabf", "Nabf", reference.nabf, True, (0.0, 1.0), KIND_SOURCES,
-                summary="fusion artifacts (Kumar's modified Nabf)"))
+                summary="fusion artifacts, Kumar's modified Nabf on 0-255 grey levels"))
 _add(MetricInfo("niqe", "NIQE", noref.niqe, True, (0.0, INF), KIND_NOREF,
                 conventions=("pyiqa",), summary="natural image quality evaluator (LIVE model)"))
 _add(MetricInfo("brisque", "BRISQUE", noref.brisque, True, (-INF, INF), KIND_NOREF,
                 conventions=("pyiqa",), summary="BRISQUE, LIVE SVR (about 0-100)"))
 _add(MetricInfo("musiq", "MUSIQ", noref.ExportedIQA, False, (0.0, 100.0), KIND_NOREF,
                 conventions=("user-weights",), needs_weights=True,
-                summary="MUSIQ (needs a user-given exported model file)"))
+                summary="runs YOUR model file (--weights musiq=FILE); no MUSIQ model ships"))
 _add(MetricInfo("clipiqa", "CLIP-IQA", noref.ExportedIQA, False, (0.0, 1.0), KIND_NOREF,
                 conventions=("user-weights",), needs_weights=True,
-                summary="CLIP-IQA (needs a user-given exported model file)"))
+                summary="runs YOUR model file (--weights clipiqa=FILE); no CLIP-IQA model ships"))
 
 #: Canonical order of the metric columns (the built-in metrics scored by default).
 DEFAULT_METRICS: tuple[str, ...] = (

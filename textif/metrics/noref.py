@@ -260,6 +260,14 @@ def brisque(gray: np.ndarray) -> float:
 class ExportedIQA:
     """A learned no-reference model (MUSIQ, CLIP-IQA) loaded from a user-given exported-model file.
 
+    textif contains no MUSIQ or CLIP-IQA network and no weights for them: ``musiq`` and
+    ``clipiqa`` only name the report column, its direction and its range, and the score is
+    whatever the given file computes. Whether it is MUSIQ or CLIP-IQA depends entirely on that
+    file (see ``docs/evaluation.md`` for one way to export pyiqa's models); textif tests only the
+    loading and calling (with a toy model), not the scores. Without a file the metric is
+    unavailable (:class:`~textif.metrics.errors.MetricUnavailableError`; ``textif eval`` skips
+    it with a note).
+
     Accepted files: a ``torch.export`` program saved with ``torch.export.save`` (suffix ``.pt2``;
     export it with dynamic height/width) or a TorchScript archive (``torch.jit.save``, any other
     suffix). The model must map a ``(1, 3, H, W)`` float32 RGB tensor in [0, 1] to a score (a

@@ -346,6 +346,17 @@ def nabf(fused: np.ndarray, ir: np.ndarray, vis: np.ndarray) -> float:
     ``Nabf = sum(m ((1 - Q_IR,F) w_IR + (1 - Q_VIS,F) w_VIS)) / sum(w_IR + w_VIS)`` with
     ``m = 1`` where the fused edge is stronger than both sources' (artifacts). Range [0, 1];
     lower is better.
+
+    Convention: grey levels 0..255, as Kumar's CBF code feeds it (``double(imread(...))``); the
+    edge threshold ``Td = 2`` is in those units. On the RoadScene ``FLIR_00006`` test pair this
+    reproduces the NABF output of ``objective_fusion_perform_fn.m`` run in GNU Octave to about
+    1e-15 relative (``tests/test_metrics.py``). Evaluators that run the same MATLAB code on
+    ``im2double`` images in [0, 1] (e.g. ``analysis_nabf`` called from ``analysis_Reference.m`` in
+    the DenseFuse / RFN-Nest evaluation scripts and their copies) compute a different quantity:
+    ``Td = 2`` is then never reached, so every pixel gets the weight 0.001, and ties
+    ``g_F == g_S`` (common where the fused image copies a source) are broken by rounding. Their
+    numbers are not comparable with these and are not reproduced here (on ``FLIR_00006``, pixel
+    maximum: 3.75e-4 on [0, 1] against 5.26e-5 on 0..255).
     """
     td, wt_min, lg = 2.0, 0.001, 1.5
     nrg, kg, sg = 0.9999, 19.0, 0.5
