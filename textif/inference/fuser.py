@@ -317,9 +317,11 @@ class Fuser:
         return len(ys) * len(xs) > 1
 
     def check_size(self, w: int, h: int, label: str = "image") -> None:
-        """Raise :class:`ImageTooLargeError` when ``w x h`` exceeds ``max_megapixels``."""
-        if self.max_megapixels and w * h > self.max_megapixels * 1e6:
-            raise ImageTooLargeError(_too_large(label, w, h, self.max_megapixels))
+        """Raise :class:`ImageTooLargeError` when ``w x h`` exceeds ``max_megapixels`` (``w = 0``:
+        ``h`` is the pixel count of an image whose sides are not known)."""
+        px = w * h if w else h
+        if self.max_megapixels and px > self.max_megapixels * 1e6:
+            raise ImageTooLargeError(_too_large(label, w or None, h if w else None, self.max_megapixels, px))
 
     # ------------------------------------------------------------------ text
     @property
@@ -605,7 +607,8 @@ def _too_large(label: str, w: int | None, h: int | None, limit: float, pixels: i
 
 
 def _header_size(path: Path) -> tuple[int, int] | None:
-    """``(width, height)`` from the file header without decoding; ``None`` when PIL cannot tell."""
+    """``(width, height)`` from the file header without decoding; ``(0, pixels)`` for an image over PIL's
+    decompression-bomb limit (only its pixel count is known); ``None`` when PIL cannot tell."""
     try:
         from PIL import Image
     except ImportError:  # pragma: no cover
@@ -621,9 +624,7 @@ def _header_size(path: Path) -> tuple[int, int] | None:
         import re
 
         m = re.search(r"\((\d+) pixels\)", str(e))
-        px = int(m.group(1)) if m else 1 << 40
-        side = int(px**0.5)
-        return side, -(-px // side)  # area-preserving; the message reports the pixel count
+        return 0, int(m.group(1)) if m else 1 << 40  # sides unknown: (0, pixel count)
     except Exception:  # noqa: BLE001 - not readable by PIL: the decoder decides and explains
         return None
 
