@@ -399,7 +399,7 @@ def test_public_checks_replace_the_private_ones():
     with pytest.raises(TextIFError, match="no trained weights"):
         f.check_trained()
     assert f.tile_size(100, 100) is None and f.tile_size(2000, 2000) == 1024 and f.tile_size(100, 100, 64) == 64
-    assert not f.will_tile(2000, 1000, 4096)
+    assert f.will_tile(2000, 1000, 4096) and f.tile_count(2000, 1000, 4096) == 1 and f.tile_count(2000, 2000) == 9
     web = (REPO / "textif" / "web" / "app.py").read_text()
     service = web.split("class FusionService")[1].split("def bundled_examples")[0]
     assert "_check_trained" not in web and "fuser.max_pixels" not in service and "will_tile" in service

@@ -309,12 +309,17 @@ class Fuser:
         return int(t) if t else None
 
     def will_tile(self, h: int, w: int, tile: int | None = None) -> bool:
-        """Whether an ``h x w`` image is fused in more than one tile."""
+        """Whether an ``h x w`` image takes the tiled path (a tile size is forced or it has more than
+        ``max_pixels``); an image no larger than one tile is then still fused at once."""
+        return self.tile_size(h, w, tile) is not None
+
+    def tile_count(self, h: int, w: int, tile: int | None = None) -> int:
+        """How many tiles an ``h x w`` image is fused in (1: the whole image at once)."""
         t = self.tile_size(h, w, tile)
         if t is None:
-            return False
+            return 1
         ys, xs = tile_grid(h, w, t, self.tile_overlap)
-        return len(ys) * len(xs) > 1
+        return len(ys) * len(xs)
 
     def check_size(self, w: int, h: int, label: str = "image") -> None:
         """Raise :class:`ImageTooLargeError` when ``w x h`` exceeds ``max_megapixels`` (``w = 0``:
