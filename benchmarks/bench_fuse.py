@@ -105,19 +105,22 @@ def child(preset: str, h: int, w: int, threads: int, repeats: int, mode: str, de
         def fuse(v, i):
             return fuser.fuse_tensor(v, i, emb) if device != "cpu" else fuser._run(v, i, emb, None)
 
-    times = []
+    times, cpu = [], []
     for _ in range(repeats + 1):
         if device != "cpu":
             torch.cuda.synchronize()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = fuse(vis, ir)
         if device != "cpu":
             torch.cuda.synchronize()
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     assert out.shape[-2:] == vis.shape[-2:]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MiB on Linux
     steady = times[1:] if repeats else times
+    cpu_steady = cpu[1:] if repeats else cpu
     print(json.dumps({"seconds": float(statistics.median(steady)), "first": times[0], "peak_mib": peak,
+                      "cpu_seconds": float(statistics.median(cpu_steady)),
                       "tiled": fuser.tile_count(h, w) > 1}))
 
 
@@ -177,7 +180,7 @@ def main() -> None:
     ap.add_argument("--modes", default="plain,torch,onnx")
     ap.add_argument("--no-reference", action="store_true")
     ap.add_argument("--no-cli", action="store_true")
-    ap.add_argument("--repeats", type=int, default=3, help="timed runs at 640x480 (1 at larger sizes)")
+    ap.add_argument("--repeats", type=int, default=3, help="timed runs after a warm-up at 640x480 (larger sizes: one run)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--timeout", type=float, default=1800)
     ap.add_argument("--child", nargs=10, help=argparse.SUPPRESS)
@@ -209,7 +212,7 @@ def main() -> None:
     for preset in a.presets.split(","):
         for size in a.sizes.split(","):
             for mode in modes:
-                r = run_cell(preset, size, a.threads, a.repeats if size == "640x480" else 1, mode, a.timeout)
+                r = run_cell(preset, size, a.threads, a.repeats if size == "640x480" else 0, mode, a.timeout)
                 print(f"  measured {preset} {mode} @ {size}: {r}", file=sys.stderr, flush=True)
                 rows.append((preset, size, mode, r))
         for size in filter(None, a.file_sizes.split(",")):
@@ -220,16 +223,17 @@ def main() -> None:
                 rows.append((preset, f"{size} (file to file)", mode, r))
     ref = next((r.get("seconds") for p, s, m, r in rows if m == "reference"), None)
     plain = {(p, s): r.get("seconds") for p, s, m, r in rows if m == "plain"}
-    print("| model | backend | size | tiled | time (s) | peak RSS (MiB) | speed-up vs torch before | speed-up vs reference |")
-    print("|---|---|---|---|---:|---:|---:|---:|")
+    print("| model | backend | size | tiled | time (s) | CPU time (s) | peak RSS (MiB) | speed-up vs torch before | speed-up vs reference |")
+    print("|---|---|---|---|---:|---:|---:|---:|---:|")
     for preset, size, mode, r in rows:
         if "error" in r:
-            print(f"| {preset} | {MODES[mode]} | {size} | | {r['error']} | | | |")
+            print(f"| {preset} | {MODES[mode]} | {size} | | {r['error']} | | | | |")
             continue
         before = plain.get((preset, size))
         vs_before = f"{before / r['seconds']:.2f}x" if before and mode != "reference" else ""
         vs_ref = f"{ref / r['seconds']:.0f}x" if ref and size == "640x480" else ""
-        print(f"| {preset} | {MODES[mode]} | {size} | {'yes' if r['tiled'] else 'no'} | {r['seconds']:.2f} | "
+        cpu_s = f"{r['cpu_seconds']:.2f}" if "cpu_seconds" in r else ""
+        print(f"| {preset} | {MODES[mode]} | {size} | {'yes' if r['tiled'] else 'no'} | {r['seconds']:.2f} | {cpu_s} | "
               f"{r['peak_mib']:.0f} | {vs_before} | {vs_ref} |")
     if not a.no_cli:
         print("\nCold `textif fuse` of one 640x480 pair (new process each time; cached export and sentence; median of 3):\n")

@@ -179,6 +179,16 @@ def test_a_model_that_does_not_export_falls_back_or_explains(tiny_checkpoint: Pa
     assert textif.load(str(tiny_checkpoint), device="cpu", backend="auto", progress=False).backend == "torch"
 
 
+def test_without_onnxruntime_auto_is_torch_and_onnx_says_what_to_install(tiny_checkpoint: Path, monkeypatch):
+    import textif.runtime.onnx_backend as ob
+
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails as if not installed
+    monkeypatch.setattr(ob, "onnxruntime_available", lambda: False)
+    assert textif.load(str(tiny_checkpoint), device="cpu", progress=False).backend == "torch"
+    with pytest.raises(BackendError, match=r'needs ONNX Runtime: pip install "textif\[onnx\]"'):
+        textif.load(str(tiny_checkpoint), device="cpu", backend="onnx", progress=False)
+
+
 def test_backend_choice_errors(tiny_checkpoint: Path):
     with pytest.raises(BackendError, match="unknown backend 'tensorrt'"):
         textif.load(str(tiny_checkpoint), backend="tensorrt")
@@ -231,6 +241,9 @@ def test_huge_inputs_are_refused_from_the_header(fusers, tmp_path: Path):
     r = cli.invoke(app, ["fuse", "--vis", str(huge), "--ir", str(i), "-o", str(tmp_path / "o.png"),
                          "--model", str(fusers["torch"].model_path)])
     assert r.exit_code == 2 and "225 MP" in r.output and "--max-megapixels" in r.output
+    r = cli.invoke(app, ["fuse", "--vis", str(huge), "--ir", str(i), "-o", str(tmp_path / "o.png"),
+                         "--model", str(tmp_path / "no-such-model")])
+    assert r.exit_code == 2 and "225 MP" in r.output  # refused before any model is loaded
     mid = png_header_only(tmp_path / "mid.png", 12000, 10000)  # under PIL's bomb limit: exact size named
     with pytest.raises(ImageTooLargeError, match=r"mid.png is 12000x10000 \(120 MP\)"):
         fusers["onnx"].fuse_file(mid, i, tmp_path / "o.png")

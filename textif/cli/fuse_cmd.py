@@ -78,7 +78,11 @@ def fuse(
     if threads is not None and threads < 1:
         fail(f"--threads must be at least 1, got {threads}")
     with user_errors():
-        from textif.inference.fuser import load
+        from textif.inference.fuser import check_image_file, load
+
+        if single:  # refuse a huge pair at once, before the model is loaded
+            check_image_file(vis, "visible", max_megapixels or None)
+            check_image_file(ir, "infrared", max_megapixels or None)
 
         fuser = load(
             model, device=device.value, precision=precision.value, tile=tile, tile_overlap=tile_overlap,

@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "Fuser", "load", "FolderReport", "DEFAULT_MODEL", "NEUTRAL_PROMPT", "resolve_device", "ImageTooLargeError",
-    "DEFAULT_MAX_MEGAPIXELS",
+    "DEFAULT_MAX_MEGAPIXELS", "check_image_file",
 ]
 
 DEFAULT_MODEL = "textif-small"
@@ -279,7 +279,8 @@ class Fuser:
     @property
     def model(self) -> Any:
         """The torch network (loaded on first access when the fuser runs an ONNX export)."""
-        return getattr(self.runner, "model", None) or self.checkpoint.model
+        model = getattr(self.runner, "model", None)
+        return model if model is not None else self.checkpoint.model
 
     @property
     def device(self) -> "torch.device":
@@ -571,6 +572,18 @@ class Fuser:
 
 
 # ---------------------------------------------------------------------- helpers
+def check_image_file(path: str | os.PathLike, role: str = "input",
+                     max_megapixels: float | None = DEFAULT_MAX_MEGAPIXELS) -> None:
+    """Refuse an image file over ``max_megapixels`` from its header alone (before any model is
+    loaded or any pixel decoded). Raises :class:`ImageTooLargeError`; files PIL cannot size pass."""
+    wh = _header_size(Path(path))
+    if wh is None or not max_megapixels:
+        return
+    px = wh[0] * wh[1] if wh[0] else wh[1]
+    if px > max_megapixels * 1e6:
+        raise ImageTooLargeError(_too_large(f"{role} image {path}", wh[0] or None, wh[1] if wh[0] else None, max_megapixels, px))
+
+
 def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
