@@ -17,6 +17,12 @@ class Device(str, Enum):
     mps = "mps"
 
 
+class BackendOpt(str, Enum):
+    auto = "auto"
+    torch = "torch"
+    onnx = "onnx"
+
+
 class PrecisionOpt(str, Enum):
     fp32 = "fp32"
     fp16 = "fp16"
@@ -35,6 +41,14 @@ def fuse(
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Preset name or checkpoint folder (default: the shipped model)."),
     device: Device = typer.Option(Device.auto, "--device", help="Where to run."),
     precision: PrecisionOpt = typer.Option(PrecisionOpt.fp32, "--precision", help="fp16/bf16 only on a GPU."),
+    backend: BackendOpt = typer.Option(
+        BackendOpt.auto, "--backend",
+        help='Engine: onnx (ONNX Runtime, pip install "textif[onnx]"), torch, or auto (onnx on the CPU when installed).',
+    ),
+    max_megapixels: float = typer.Option(
+        100.0, "--max-megapixels", help="Refuse input images larger than this many megapixels (0: no limit)."
+    ),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads (default: the backend's choice)."),
     tile: Optional[int] = typer.Option(None, "--tile", help="Fuse in tiles of N pixels (automatic for large images)."),
     tile_overlap: int = typer.Option(64, "--tile-overlap", help="Pixels shared by neighbouring tiles."),
     bit_depth: int = typer.Option(8, "--bit-depth", help="Output bit depth: 8 or 16 (PNG/TIFF)."),
@@ -59,12 +73,21 @@ def fuse(
         fail(f"--bit-depth must be 8 or 16, got {bit_depth}")
     if tile is not None and tile < 64:
         fail(f"--tile must be at least 64 pixels, got {tile}")
+    if max_megapixels < 0:
+        fail(f"--max-megapixels must be positive (or 0 for no limit), got {max_megapixels:g}")
+    if threads is not None and threads < 1:
+        fail(f"--threads must be at least 1, got {threads}")
     with user_errors():
-        from textif.inference.fuser import load
+        from textif.inference.fuser import check_image_file, load
+
+        if single:  # refuse a huge pair at once, before the model is loaded
+            check_image_file(vis, "visible", max_megapixels or None)
+            check_image_file(ir, "infrared", max_megapixels or None)
 
         fuser = load(
             model, device=device.value, precision=precision.value, tile=tile, tile_overlap=tile_overlap,
-            text_encoder_path=text_encoder_path, allow_untrained=allow_untrained,
+            text_encoder_path=text_encoder_path, allow_untrained=allow_untrained, backend=backend.value,
+            max_megapixels=max_megapixels or None, threads=threads, progress=not quiet,
         )
         if single:
             assert vis is not None and ir is not None

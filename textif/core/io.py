@@ -7,7 +7,7 @@ palette PNG); files are read through ``numpy.fromfile`` so any path works.
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Literal
@@ -152,13 +152,16 @@ def write_image(path: str | os.PathLike, img: np.ndarray, *, bit_depth: Literal[
         raise ImageWriteError(f"{p}: bit depth must be 8 or 16, got {bit_depth}")
     if bit_depth == 16 and suffix not in (".png", ".tif", ".tiff"):
         raise ImageWriteError(f"{p}: 16-bit output needs a .png or .tif file")
-    arr = np.clip(np.nan_to_num(np.asarray(img, dtype=np.float32)), 0.0, 1.0)
-    if bit_depth == 8:
-        out = np.round(arr * 255.0).astype(np.uint8)
-    else:
-        out = np.round(arr * 65535.0).astype(np.uint16)
-    if out.ndim == 3:
-        out = np.ascontiguousarray(out[..., ::-1])  # RGB -> BGR for OpenCV
+    # one float copy, then in place (an 8K RGB image is 400 MB per float copy); BGR order for OpenCV
+    src = np.asarray(img, dtype=np.float32)
+    arr = np.array(src[..., ::-1] if src.ndim == 3 else src, dtype=np.float32, order="C")
+    del src
+    np.nan_to_num(arr, copy=False)
+    np.clip(arr, 0.0, 1.0, out=arr)
+    arr *= 255.0 if bit_depth == 8 else 65535.0
+    np.rint(arr, out=arr)
+    out = arr.astype(np.uint8 if bit_depth == 8 else np.uint16)
+    del arr
     ok, data = cv2.imencode(suffix, out)
     if not ok:
         raise ImageWriteError(f"{p}: could not encode image as {suffix}")
@@ -178,15 +181,13 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Pa
     if not folder.is_dir():
         raise ImageWriteError(f"{p}: output folder {folder} does not exist")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=folder)
+        tmp = _create_temp(folder, p.name)
     except OSError as e:
         raise ImageWriteError(f"{p}: cannot write to {folder} ({e.strerror or e})") from None
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
     try:
+        mode = os.stat(tmp).st_mode & 0o777  # what the process umask allows for a new file
         write(Path(tmp))
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
+        os.chmod(tmp, mode)  # in case the writer replaced the file
         os.replace(tmp, p)
     except OSError as e:
         raise ImageWriteError(f"{p}: cannot write ({e.strerror or e})") from None
@@ -194,6 +195,21 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Pa
         if os.path.exists(tmp):
             os.unlink(tmp)
     return p
+
+
+def _create_temp(folder: Path, name: str) -> str:
+    """Create an empty hidden temporary file in ``folder`` with the usual permissions: opened with
+    mode 0o666, so the kernel applies the process umask (which is never changed: changing it, even
+    for a moment, races with other threads creating files)."""
+    for _ in range(100):
+        tmp = str(folder / f".{name}.{secrets.token_hex(6)}.tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return tmp
+    raise FileExistsError(f"cannot create a temporary file in {folder}")  # pragma: no cover
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:

@@ -230,7 +230,7 @@ def _safe_stem(name: str) -> str:
 
 
 def _model_label(fuser: Fuser) -> str:
-    return str(fuser.checkpoint.name)
+    return str(fuser.name)
 
 
 # ----------------------------------------------------------------------------- the service
@@ -258,19 +258,19 @@ class FusionService:
         self.tile = tile
         self.cache = ResultCache(self.limits.cache_items)
         self.model = _model_label(fuser)
-        self._model_id = f"{fuser.checkpoint.name}|{fuser.checkpoint.path}|{id(fuser.model)}|{fuser.precision}"
+        self._model_id = f"{fuser.name}|{fuser.model_path}|{id(fuser)}|{fuser.precision}|{fuser.backend}"
         self._lock = threading.Lock()  # one fusion through one model at a time
 
     @property
     def trained(self) -> bool:
-        return bool(self.fuser.checkpoint.trained) or bool(getattr(self.fuser, "allow_untrained", False))
+        return bool(self.fuser.trained) or bool(getattr(self.fuser, "allow_untrained", False))
 
     def untrained_message(self) -> str | None:
         """The model's 'no trained weights' message, or ``None`` when it can fuse."""
         if self.trained:
             return None
         try:
-            self.fuser._check_trained()
+            self.fuser.check_trained()
         except TextIFError as e:
             return str(e)
         return None  # pragma: no cover
@@ -308,7 +308,7 @@ class FusionService:
         if hit is not None:
             return FuseOutcome(hit, True, time.perf_counter() - t0)
         h, w = v.shape[:2]
-        tiled = bool(self.tile or self.fuser.tile) or h * w > self.fuser.max_pixels
+        tiled = self.fuser.will_tile(h, w, self.tile)
         with self._lock:
             t1 = time.perf_counter()
             fused = self.fuser.fuse(v, i, prompt, tile=self.tile, resize_ir_to_vis=resize)
@@ -382,8 +382,8 @@ def build_app(
     limits = limits or WebLimits()
     service = FusionService(fuser, limits, out_dir, tile=tile)
     if warm_up and service.trained:
-        fuser.embed(NEUTRAL_PROMPT)  # load the text encoder now, not in the first request (fails early if it cannot)
-    device_label = str(fuser.device)
+        fuser.embedding(NEUTRAL_PROMPT)  # load the text encoder now, not in the first request (fails early if it cannot)
+    device_label = f"{fuser.device_name} ({'ONNX Runtime' if fuser.backend == 'onnx' else 'PyTorch'})"
     prompts = suggested_prompts()
 
     def fuse(vis: Any, ir: Any, text: str | None, resize: bool) -> tuple[Any, ...]:
