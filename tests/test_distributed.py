@@ -120,3 +120,53 @@ def test_manifest_records_are_json_lines(tmp_path: Path):
         rec = m.append(name="é", status="ok", seconds=1.23456789, worker="h:1")
     line = (tmp_path / MANIFEST_NAME).read_text(encoding="utf-8").splitlines()[0]
     assert json.loads(line) == rec and rec["seconds"] == 1.2346
+
+
+def test_worker_reports_a_model_it_cannot_load_as_fatal(tmp_path: Path):
+    from textif.distributed.ray_engine import _PairWorker
+
+    w = _PairWorker(str(tmp_path / "no-model"), {"device": "cpu"}, None, 8, False, False)
+    rows = w({"name": ["a"], "vis": ["v.png"], "ir": ["i.png"], "out": [str(tmp_path / "a.png")]})
+    assert rows["fatal"] == [True] and rows["status"] == ["failed"]
+    assert rows["error"] == [f"{tmp_path / 'no-model'}: model folder not found"]
+
+
+def test_worker_fuses_skips_existing_and_records_bad_pairs(tmp_path: Path, tiny_checkpoint: Path, tiny_fuser):
+    from textif.distributed.ray_engine import _PairWorker
+
+    write_pair(tmp_path, "a", 24, 32)
+    write_pair(tmp_path, "b", 24, 32)
+    (tmp_path / "ir" / "b.png").write_bytes(b"")
+    out = tmp_path / "out"
+    out.mkdir()
+    text = "the visible image is too dark"
+    w = _PairWorker(str(tiny_checkpoint), {"device": "cpu"}, text, 8, False, False)
+    batch = {k: [] for k in ("name", "vis", "ir", "out")}
+    for stem in "ab":
+        for key, value in zip(batch, (stem, tmp_path / "vis" / f"{stem}.png", tmp_path / "ir" / f"{stem}.png", out / f"{stem}.png")):
+            batch[key].append(str(value))
+    rows = w(batch)
+    assert rows["status"] == ["ok", "failed"] and rows["fatal"] == [False, False]
+    assert rows["error"] == ["", f"{tmp_path / 'ir' / 'b.png'}: file is empty"]
+    ref = tiny_fuser.fuse_file(tmp_path / "vis/a.png", tmp_path / "ir/a.png", tmp_path / "ref.png", text)
+    assert (out / "a.png").read_bytes() == ref.read_bytes()
+    # a retried batch does not fuse an output that exists again
+    mtime = (out / "a.png").stat().st_mtime_ns
+    assert w(batch)["status"][0] == "ok" and (out / "a.png").stat().st_mtime_ns == mtime
+
+
+def test_workers_get_absolute_paths_and_this_checkout_on_their_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import os
+
+    import textif
+    from textif.distributed.ray_engine import _absolute_paths, _worker_runtime_env
+
+    (tmp_path / "ckpt").mkdir()
+    monkeypatch.chdir(tmp_path)
+    model, kw = _absolute_paths("ckpt", {"text_encoder_path": Path("clip"), "device": "cpu", "tile": 256})
+    assert model == str(tmp_path / "ckpt") and kw == {"text_encoder_path": str(tmp_path / "clip"), "device": "cpu", "tile": 256}
+    assert _absolute_paths("textif-small", {})[0] == "textif-small"  # a preset name stays a name
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(["/elsewhere", str(REPO)]))
+    env = _worker_runtime_env()
+    root = str(Path(textif.__file__).resolve().parents[1])
+    assert env == {"env_vars": {"PYTHONPATH": os.pathsep.join([root, "/elsewhere"] if root == str(REPO) else [root, "/elsewhere", str(REPO)])}}

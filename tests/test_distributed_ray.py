@@ -13,6 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from textif.cli.main import app
@@ -49,7 +50,14 @@ def test_ray_engine_matches_single_process_and_records_the_bad_pair(tmp_path: Pa
     (tmp_path / "ir" / "e.png").unlink()  # unmatched visible image
     common = ["--vis-dir", str(tmp_path / "vis"), "--ir-dir", str(tmp_path / "ir"), "--model", str(tiny_checkpoint),
               "--text", TEXT, "--bit-depth", "16", "--device", "cpu", "-q"]
-    ref = runner.invoke(app, ["fuse", *common, "-o", str(tmp_path / "ref")])
+    # Ray gives each worker one torch thread (its one CPU); a single-process run with as many
+    # threads sums in the same order, so the outputs must be identical
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        ref = runner.invoke(app, ["fuse", *common, "-o", str(tmp_path / "ref")])
+    finally:
+        torch.set_num_threads(threads)
     assert ref.exit_code == 1, ref.output
     r = runner.invoke(app, ["fuse", *common, "-o", str(tmp_path / "out"), "--engine", "ray", "--workers", "2"])
     assert r.exit_code == 1, r.output

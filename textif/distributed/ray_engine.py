@@ -77,7 +77,11 @@ class _PairWorker:
         bit_depth: int,
         resize_ir_to_vis: bool,
         overwrite: bool,
+        threads: int = 1,
     ) -> None:
+        import torch
+
+        torch.set_num_threads(threads)  # as many as the worker's CPUs (Ray's OMP_NUM_THREADS too)
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
         self.text = text
         self.bit_depth = bit_depth
@@ -288,6 +292,7 @@ def _run(ray: Any, todo: list, report: DistributedReport, record: Callable[..., 
                 "bit_depth": int(bit_depth),
                 "resize_ir_to_vis": bool(resize_ir_to_vis),
                 "overwrite": bool(overwrite),
+                "threads": max(1, int(cpus_per_worker)),
             },
             **remote_args,
         )
