@@ -234,26 +234,26 @@ def fuse_folder(
     out = Path(out_dir)
     report = DistributedReport(skipped=list(plan.skipped), manifest=out / MANIFEST_NAME)
     t0 = time.perf_counter()
-    with ManifestWriter(report.manifest) as manifest:
+    started = _connect(ray, address, quiet=not progress) if plan.todo else False
+    try:
+        with ManifestWriter(report.manifest) as manifest:
 
-        def record(**fields: Any) -> None:
-            rec = manifest.append(**fields)
-            if on_record is not None:
-                on_record(rec)
+            def record(**fields: Any) -> None:
+                rec = manifest.append(**fields)
+                if on_record is not None:
+                    on_record(rec)
 
-        for name, msg in plan.unmatched:
-            report.failed.append((name, msg))
-            record(name=name, status="failed", error=msg)
-        if plan.todo:
-            started = _connect(ray, address, quiet=not progress)
-            try:
+            for name, msg in plan.unmatched:
+                report.failed.append((name, msg))
+                record(name=name, status="failed", error=msg)
+            if plan.todo:
                 _run(ray, plan.todo, report, record, model=model, text=text, overwrite=overwrite, bit_depth=bit_depth,
                      resize_ir_to_vis=resize_ir_to_vis, progress=progress, workers=workers,
                      cpus_per_worker=cpus_per_worker, gpus_per_worker=gpus_per_worker, batch_size=batch_size,
                      load_kwargs=load_kwargs)
-            finally:
-                if started:
-                    ray.shutdown()
+    finally:
+        if started:
+            ray.shutdown()
     report.seconds = time.perf_counter() - t0
     return report
 
