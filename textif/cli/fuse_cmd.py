@@ -29,6 +29,11 @@ class PrecisionOpt(str, Enum):
     bf16 = "bf16"
 
 
+class Engine(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
 def fuse(
     vis: Optional[Path] = typer.Option(None, "--vis", help="Visible image (any size; PNG/JPEG/BMP/TIFF, 8/16-bit)."),
     ir: Optional[Path] = typer.Option(None, "--ir", help="Infrared image of the same scene and size."),
@@ -59,6 +64,11 @@ def fuse(
     text_encoder_path: Optional[Path] = typer.Option(None, "--text-encoder-path", help="Local folder of the CLIP text encoder."),
     allow_untrained: bool = typer.Option(False, "--allow-untrained", hidden=True),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    engine: Engine = typer.Option(Engine.local, "--engine", help="Folder mode: local (this process) or ray (a Ray cluster; textif[ray])."),
+    address: Optional[str] = typer.Option(None, "--address", help="Ray: cluster to join (auto, HOST:PORT); default: start one here."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Ray: model replicas (actors); default: as many as fit."),
+    gpus_per_worker: float = typer.Option(0.0, "--gpus-per-worker", help="Ray: GPUs per worker (0.5 = two per GPU)."),
+    batch_size: int = typer.Option(1, "--batch-size", help="Ray: pairs handed to a worker at a time."),
 ) -> None:
     """Fuse an infrared and a visible image (or two folders of them), guided by a sentence."""
     single = vis is not None or ir is not None
@@ -77,6 +87,12 @@ def fuse(
         fail(f"--max-megapixels must be positive (or 0 for no limit), got {max_megapixels:g}")
     if threads is not None and threads < 1:
         fail(f"--threads must be at least 1, got {threads}")
+    if engine == Engine.ray:
+        from textif.cli.ray_fuse import fuse_with_ray
+
+        return fuse_with_ray(locals())
+    if address is not None or workers is not None or gpus_per_worker or batch_size != 1:
+        fail("--address, --workers, --gpus-per-worker and --batch-size need --engine ray")
     with user_errors():
         from textif.inference.fuser import check_image_file, load
 
