@@ -45,8 +45,19 @@ def fuse(
     text_encoder_path: Optional[Path] = typer.Option(None, "--text-encoder-path", help="Local folder of the CLIP text encoder."),
     allow_untrained: bool = typer.Option(False, "--allow-untrained", hidden=True),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    codec: Optional[str] = typer.Option(
+        None, "--codec", help="Video: h264 (default, yuv420p), ffv1 (lossless, .mkv/.avi), vp9 (.webm default), mpeg4, mjpeg."
+    ),
+    crf: Optional[int] = typer.Option(None, "--crf", help="Video: H.264/VP9 quality, lower is better (default 18)."),
+    fps: Optional[float] = typer.Option(None, "--fps", help="Video from frame folders: frame rate of the output video."),
+    sync: str = typer.Option("strict", "--sync", help="Video: strict (frame counts must agree) or shortest (fuse the common frames)."),
+    stabilize: bool = typer.Option(True, "--stabilize/--no-stabilize", help="Video: temporal stabilisation of the fusion."),
 ) -> None:
-    """Fuse an infrared and a visible image (or two folders of them), guided by a sentence."""
+    """Fuse an infrared and a visible image (or two folders of them, or two videos), guided by a sentence.
+
+    Videos (.mp4, .mkv, .avi, .mov, .webm) are fused frame by frame into a video with the visible
+    stream's frame rate, size and frame count; two frame folders go to a video with -o FILE.mp4 --fps N.
+    """
     single = vis is not None or ir is not None
     folders = vis_dir is not None or ir_dir is not None
     if single == folders:
@@ -59,6 +70,9 @@ def fuse(
         fail(f"--bit-depth must be 8 or 16, got {bit_depth}")
     if tile is not None and tile < 64:
         fail(f"--tile must be at least 64 pixels, got {tile}")
+    from textif.cli.video_fuse import video_job
+
+    video = video_job(vis, ir, vis_dir, ir_dir, output, codec=codec, crf=crf, fps=fps, sync=sync)
     with user_errors():
         from textif.inference.fuser import load
 
@@ -66,6 +80,9 @@ def fuse(
             model, device=device.value, precision=precision.value, tile=tile, tile_overlap=tile_overlap,
             text_encoder_path=text_encoder_path, allow_untrained=allow_untrained,
         )
+        if video is not None:
+            video.run(fuser, text, resize_ir_to_vis=resize_ir_to_vis, stabilize=stabilize, quiet=quiet)
+            return
         if single:
             assert vis is not None and ir is not None
             if output.is_dir():
