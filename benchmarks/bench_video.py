@@ -6,6 +6,8 @@
     python benchmarks/bench_video.py speed --frames 10 --threads 2 [--load backend=onnx]
     # peak memory (RSS) of fuse_video for a 10- and a 200-frame clip, each in a fresh process
     python benchmarks/bench_video.py memory --lengths 10 200 --model textif-tiny --size 160x120
+    # only the before/after strip of the README (clean clip, stabilised)
+    python benchmarks/bench_video.py strip --out docs/video-strip.png
 
 Prints the figures; nothing is asserted (timings depend on the machine and its load).
 """
@@ -113,8 +115,21 @@ def _strip(vis: list, ir: list, fused: list, path: Path, picks=(0, 6, 12, 19), h
     rows = []
     for name, seq in (("visible", vis), ("infrared", ir), ("fused", fused)):
         rows.append(np.concatenate([tile(seq[k], f"{name} t={k}") for k in picks], axis=1))
-    write_image(path, np.concatenate(rows, axis=0))
+    write_image(path, np.concatenate(rows, axis=0).astype(np.float32) / 255.0)
     print(f"wrote {path}")
+
+
+def strip(args: argparse.Namespace) -> None:
+    """Only the strip image: the clean clip fused (stabilised, neutral prompt)."""
+    import torch
+
+    import textif
+    from textif.video import stream
+
+    torch.set_num_threads(args.threads)
+    fuser = textif.load(args.model, device="cpu", **_load_kw(args.load))
+    vis, ir = _read("vis"), _read("ir", gray=True)
+    _strip(vis, ir, list(stream(fuser, zip(vis, ir))), Path(args.out))
 
 
 def speed(args: argparse.Namespace) -> None:
@@ -184,20 +199,22 @@ print({{'frames': r.frames, 'rss_before_mb': round(before, 1), 'rss_at_25_50_75_
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
-    for name in ("flicker", "speed", "memory"):
+    for name in ("flicker", "speed", "memory", "strip"):
         p = sub.add_parser(name)
         p.add_argument("--model", default="textif-small" if name != "memory" else "textif-tiny")
         p.add_argument("--threads", type=int, default=2)
         p.add_argument("--load", nargs="*", default=[], help="extra textif.load keywords, KEY=VALUE")
         if name == "flicker":
             p.add_argument("--save-strip", default=None)
+        if name == "strip":
+            p.add_argument("--out", default=str(REPO / "docs" / "video-strip.png"))
         if name == "speed":
             p.add_argument("--frames", type=int, default=10)
         if name == "memory":
             p.add_argument("--lengths", type=int, nargs="+", default=[10, 200])
             p.add_argument("--size", default="160x120")
     args = ap.parse_args()
-    {"flicker": flicker, "speed": speed, "memory": memory}[args.cmd](args)
+    {"flicker": flicker, "speed": speed, "memory": memory, "strip": strip}[args.cmd](args)
 
 
 if __name__ == "__main__":

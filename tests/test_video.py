@@ -345,3 +345,14 @@ def test_temporal_flicker_metric(shared_data: Path):
         warnings.simplefilter("always")
         assert math.isnan(temporal_flicker(noisy[:3], [ir[0]] * 3, [vis[0]] * 3))
     assert any(issubclass(w.category, MetricWarning) for w in caught)
+
+
+def test_video_load_passes_every_keyword_through(monkeypatch):
+    """Backends added to textif.load later (e.g. backend="onnx") reach it unchanged."""
+    import textif.inference.fuser as fz
+    from textif import video
+
+    got = {}
+    monkeypatch.setattr(fz, "load", lambda model=None, **kw: got.update(model=model, **kw) or "FUSER")
+    vf = video.load("textif-small", device="cpu", backend="onnx", threads=2)
+    assert vf.fuser == "FUSER" and got == {"model": "textif-small", "device": "cpu", "backend": "onnx", "threads": 2}

@@ -224,7 +224,7 @@ def _pair_sources(vis: _Source, ir: _Source, sync: Sync, resize_ir_to_vis: bool)
     """Check that two streams pair up frame by frame; return the number of frames to fuse."""
     if sync not in ("strict", "shortest"):
         raise TextIFError(f"--sync: unknown mode {sync!r} (use strict or shortest)")
-    if vis.fps is not None and ir.fps is not None and abs(float(vis.fps) - float(ir.fps)) > 1e-3 * float(vis.fps):
+    if vis.fps is not None and ir.fps is not None and abs(float(vis.fps) - float(ir.fps)) > 1e-4 * float(vis.fps):
         raise FramePairError(
             f"frame rates differ: {vis.label} is {_fps_text(vis.fps)} fps but {ir.label} is {_fps_text(ir.fps)} fps "
             "(convert one to the other's rate first)"
