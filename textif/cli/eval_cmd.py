@@ -84,7 +84,7 @@ def _read_subset(path: Path) -> list[str]:
 
 
 def eval_cmd(
-    vis_dir: Optional[Path] = typer.Option(None, "--vis-dir", help="Folder of visible source images."),
+    vis_dir: Optional[Path] = typer.Option(None, "--vis-dir", help="Folder of visible source images (or a video: see below)."),
     ir_dir: Optional[Path] = typer.Option(None, "--ir-dir", help="Folder of infrared source images (matched to visible by file stem)."),
     fused_dir: Optional[List[str]] = typer.Option(
         None, "--fused-dir", help="Folder of fused images of one method; repeat for several. NAME=PATH names the method."
@@ -116,7 +116,11 @@ def eval_cmd(
     list_metrics_: bool = typer.Option(False, "--list-metrics", help="Print the metric table and exit."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or information on stderr (warnings still shown)."),
 ) -> None:
-    """Score fused images with the field's metrics (CDDFuse conventions) and compare methods side by side."""
+    """Score fused images with the field's metrics (CDDFuse conventions) and compare methods side by side.
+
+    Videos: give video files (or frame folders with --metrics temporal_flicker) to --vis-dir, --ir-dir and
+    --fused-dir; temporal_flicker (default there) scores the whole clip, image metrics are averaged over frames.
+    """
     with user_errors():
         _run(**locals())
 
@@ -138,6 +142,11 @@ def _run(
 ) -> None:
     if list_metrics_:
         _print_metric_table()
+        return
+    from textif.cli.video_eval import run_video_eval, wants_video
+
+    if wants_video(vis_dir, ir_dir, fused_dir, metrics):  # videos or frame sequences
+        run_video_eval(vis_dir, ir_dir, fused_dir, metrics, fmt.value if fmt else None, output, strict, title, quiet)
         return
     if vis_dir is None or ir_dir is None:
         fail("give --vis-dir and --ir-dir (the source pairs)")

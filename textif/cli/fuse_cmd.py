@@ -69,8 +69,19 @@ def fuse(
     workers: Optional[int] = typer.Option(None, "--workers", help="Ray: model replicas (actors); default: as many as fit."),
     gpus_per_worker: float = typer.Option(0.0, "--gpus-per-worker", help="Ray: GPUs per worker (0.5 = two per GPU)."),
     batch_size: int = typer.Option(1, "--batch-size", help="Ray: pairs handed to a worker at a time."),
+    codec: Optional[str] = typer.Option(
+        None, "--codec", help="Video: h264 (default, yuv420p), ffv1 (lossless, .mkv/.avi), vp9 (.webm default), mpeg4, mjpeg."
+    ),
+    crf: Optional[int] = typer.Option(None, "--crf", help="Video: H.264/VP9 quality, lower is better (default 18)."),
+    fps: Optional[float] = typer.Option(None, "--fps", help="Video from frame folders: frame rate of the output video."),
+    sync: str = typer.Option("strict", "--sync", help="Video: strict (frame counts must agree) or shortest (fuse the common frames)."),
+    stabilize: bool = typer.Option(True, "--stabilize/--no-stabilize", help="Video: temporal stabilisation of the fusion."),
 ) -> None:
-    """Fuse an infrared and a visible image (or two folders of them), guided by a sentence."""
+    """Fuse an infrared and a visible image (or two folders of them, or two videos), guided by a sentence.
+
+    Videos (.mp4, .mkv, .avi, .mov, .webm) are fused frame by frame into a video with the visible
+    stream's frame rate, size and frame count; two frame folders go to a video with -o FILE.mp4 --fps N.
+    """
     single = vis is not None or ir is not None
     folders = vis_dir is not None or ir_dir is not None
     if single == folders:
@@ -93,10 +104,13 @@ def fuse(
         return fuse_with_ray(locals())
     if address is not None or workers is not None or gpus_per_worker or batch_size != 1:
         fail("--address, --workers, --gpus-per-worker and --batch-size need --engine ray")
+    from textif.cli.video_fuse import video_job
+
+    video = video_job(vis, ir, vis_dir, ir_dir, output, codec=codec, crf=crf, fps=fps, sync=sync)
     with user_errors():
         from textif.inference.fuser import check_image_file, load
 
-        if single:  # refuse a huge pair at once, before the model is loaded
+        if single and video is None:  # refuse a huge pair at once, before the model is loaded
             check_image_file(vis, "visible", max_megapixels or None)
             check_image_file(ir, "infrared", max_megapixels or None)
 
@@ -105,6 +119,9 @@ def fuse(
             text_encoder_path=text_encoder_path, allow_untrained=allow_untrained, backend=backend.value,
             max_megapixels=max_megapixels or None, threads=threads, progress=not quiet,
         )
+        if video is not None:
+            video.run(fuser, text, resize_ir_to_vis=resize_ir_to_vis, stabilize=stabilize, quiet=quiet)
+            return
         if single:
             assert vis is not None and ir is not None
             if output.is_dir():

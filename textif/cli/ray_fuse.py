@@ -14,7 +14,7 @@ from textif.cli.common import fail, user_errors
 # is passed on to ``textif.load`` in each worker, as the single-process path does
 _NOT_LOAD_OPTIONS = {
     "vis", "ir", "vis_dir", "ir_dir", "output", "text", "model", "bit_depth", "overwrite", "resize_ir_to_vis",
-    "quiet", "engine", "address", "workers", "gpus_per_worker", "batch_size",
+    "quiet", "engine", "address", "workers", "gpus_per_worker", "batch_size", "codec", "crf", "fps", "sync", "stabilize",
 }
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 from textif.core.registry import Registry
-from textif.metrics import noref, reference
+from textif.metrics import noref, reference, temporal
 from textif.metrics.errors import (
     MetricError,
     MetricInputError,
@@ -57,7 +57,8 @@ INF = math.inf
 KIND_FUSED = "fused"  # statistics of the fused image alone (EN, SD, SF, AG)
 KIND_SOURCES = "sources"  # compares the fused image with both sources
 KIND_NOREF = "no-reference"  # learned/natural-scene no-reference quality models
-KINDS = (KIND_FUSED, KIND_SOURCES, KIND_NOREF)
+KIND_TEMPORAL = "temporal"  # scores a whole video (sequences of fused and source frames)
+KINDS = (KIND_FUSED, KIND_SOURCES, KIND_NOREF, KIND_TEMPORAL)
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,9 @@ class MetricInfo:
         lower_better: ``True``/``False``, or ``None`` for values reported without a preferred
             direction (MSE and PSNR against the sources, as in the peers' tables).
         score_range: ``(low, high)`` of the default convention (``inf`` when unbounded).
-        kind: ``"fused"`` (fused image only), ``"sources"`` (needs ``ir`` and ``vis``) or
-            ``"no-reference"`` (learned/NSS quality models on the fused image).
+        kind: ``"fused"`` (fused image only), ``"sources"`` (needs ``ir`` and ``vis``),
+            ``"no-reference"`` (learned/NSS quality models on the fused image) or ``"temporal"``
+            (a video: sequences of fused and source frames).
         conventions: accepted ``convention=`` values, the default first.
         ranges: score ranges of the non-default conventions that differ.
         needs_weights: the metric needs a user-given weights file.
@@ -92,7 +94,7 @@ class MetricInfo:
 
     @property
     def needs_sources(self) -> bool:
-        return self.kind == KIND_SOURCES
+        return self.kind in (KIND_SOURCES, KIND_TEMPORAL)
 
     @property
     def default_convention(self) -> str:
@@ -153,6 +155,8 @@ _add(MetricInfo("musiq", "MUSIQ", noref.ExportedIQA, False, (0.0, 100.0), KIND_N
 _add(MetricInfo("clipiqa", "CLIP-IQA", noref.ExportedIQA, False, (0.0, 1.0), KIND_NOREF,
                 conventions=("user-weights",), needs_weights=True,
                 summary="runs YOUR model file (--weights clipiqa=FILE); no CLIP-IQA model ships"))
+_add(MetricInfo("temporal_flicker", "Flicker", temporal.temporal_flicker, True, (0.0, INF), KIND_TEMPORAL,
+                summary="fused frame-to-frame luminance change / per-pixel larger source change (video)"))
 
 #: Canonical order of the metric columns (the built-in metrics scored by default).
 DEFAULT_METRICS: tuple[str, ...] = (
@@ -169,7 +173,7 @@ def metric_info(name: str) -> MetricInfo:
 def list_metrics(kind: Optional[str] = None, *, include_weighted: bool = True) -> list[str]:
     """Names of the registered metrics in table order, optionally of one ``kind``.
 
-    ``kind``: ``"fused"``, ``"sources"`` or ``"no-reference"``; ``include_weighted=False`` leaves
+    ``kind``: ``"fused"``, ``"sources"``, ``"no-reference"`` or ``"temporal"``; ``include_weighted=False`` leaves
     out the metrics that need a user-given weights file (MUSIQ, CLIP-IQA).
     """
     if kind is not None and kind not in KINDS:
@@ -222,6 +226,8 @@ class Metric:
     def compute(self, t: Triplet) -> float:
         """Score an already loaded :class:`~textif.metrics.io.Triplet`."""
         info = self.info
+        if info.kind == KIND_TEMPORAL:
+            raise MetricInputError(f"metric {info.name!r} scores a video: call it on sequences of frames, not one image")
         if info.needs_weights:
             return self._model(t.fused_rgb01)  # type: ignore[misc]
         if info.kind == KIND_NOREF:
@@ -238,6 +244,8 @@ class Metric:
     def __call__(self, fused: ImageLike, ir: Optional[ImageLike] = None, vis: Optional[ImageLike] = None) -> float:
         if self.needs_sources and (ir is None or vis is None):
             raise MetricInputError(f"metric {self.name!r} compares with the sources: pass ir= and vis=")
+        if self.kind == KIND_TEMPORAL:  # sequences of frames (paths or arrays), read one at a time
+            return float(self.info.func(fused, ir, vis))
         if not self.needs_sources:
             ir = vis = None  # not read
         return self.compute(load_triplet(fused, ir, vis))
@@ -282,6 +290,7 @@ def evaluate_pair(
     objs: Sequence[Metric] = [
         m if isinstance(m, Metric) else create_metric(m, convention=conventions.get(str(m).lower())) for m in metrics
     ]
+    objs = [m for m in objs if m.kind != KIND_TEMPORAL]  # a video metric does not score one image
     have_sources = ir is not None and vis is not None
     t = load_triplet(fused, ir if have_sources else None, vis if have_sources else None)
     return {m.name: m.compute(t) for m in objs if have_sources or not m.needs_sources}

@@ -458,6 +458,9 @@ def build_app(
         )
         dep.failure(None, None, status, js="() => 'The last fusion did not run: see the message in the corner.'",
                     queue=False, api_visibility="private")
+        from textif.web.video_tab import add_video_tab  # the Video tab (short clips)
+
+        demo.textif_video_service = add_video_tab(service)  # type: ignore[attr-defined]
     demo.queue(default_concurrency_limit=limits.concurrency, max_size=limits.queue_size, api_open=True)
     demo.textif_service = service  # type: ignore[attr-defined]
     demo.textif_limits = limits  # type: ignore[attr-defined]
