@@ -20,6 +20,7 @@ _COMMAND_MODULES = (
     "textif.cli.degrade_cmd",
     "textif.cli.train_cmd",
     "textif.cli.serve_cmd",
+    "textif.cli.detect_cmd",
 )
 
 for _mod in _COMMAND_MODULES:
