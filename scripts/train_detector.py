@@ -142,6 +142,30 @@ def batch(data: dict, idx: torch.Tensor, k: int) -> tuple[torch.Tensor, ...]:
     return gv, both[:, :k], stats, data["label"][idx], data["sev"][idx], data["mask"][idx]
 
 
+@torch.no_grad()
+def calibrate(model, data: dict, *, recall: float = 0.9, max_false: float = 0.03, cap: float = 0.5) -> dict[str, float]:
+    """Per-type thresholds from the training samples: low enough for ``recall`` of the samples
+    that have the type, but not below the ``1 - max_false`` quantile of those that do not, and
+    never above ``cap``."""
+    model.eval()
+    out: dict[str, float] = {}
+    for mod in ("vis", "ir"):
+        n = data[mod]["g"].shape[0]
+        probs = []
+        for s in range(0, n, 64):
+            idx = torch.arange(s, min(n, s + 64))
+            gv, cr, st, *_ = batch(data[mod], idx, 2)
+            probs.append(torch.sigmoid(model.forward_modality(mod, gv, cr, st)[0]))
+        p = torch.cat(probs)
+        lab = data[mod]["label"]
+        for k, t in enumerate(model.config.types(mod)):
+            pos, neg = p[lab[:, k] > 0, k], p[lab[:, k] == 0, k]
+            lo = float(torch.quantile(neg, 1 - max_false)) if neg.numel() else 0.0
+            hi = float(torch.quantile(pos, 1 - recall)) if pos.numel() else cap
+            out[t] = round(min(cap, max(lo, hi)), 3)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
@@ -154,6 +178,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--calibrate", action="store_true",
+                    help="per-type thresholds from the training samples (calibrate()) instead of 0.5 for every type")
+    ap.add_argument("--calibrate-only", action="store_true",
+                    help="only recompute the thresholds of the detector in --out from the cached samples")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -169,6 +197,17 @@ def main(argv: list[str] | None = None) -> int:
         args.cache.parent.mkdir(parents=True, exist_ok=True)
         torch.save(data, args.cache)
     t_cache = time.time() - t_start
+    if args.calibrate_only:
+        from textif.models.detector import load_detector
+
+        ck = load_detector(args.out)
+        t1 = time.time()
+        thresholds = calibrate(ck.model, data)
+        training = dict(ck.training, thresholds=f"calibrate(): recall 0.9 / at most 3 % false alarms on the training "
+                                                f"samples, capped at 0.5 ({(time.time() - t1) / 60:.1f} min)")
+        save_detector(ck.model, args.out, thresholds=thresholds, training=training)
+        log(f"thresholds: {thresholds}")
+        return 0
 
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     budget = args.minutes * 60
@@ -220,7 +259,14 @@ def main(argv: list[str] | None = None) -> int:
         "minutes_train": round((time.time() - t0) / 60, 2),
         "final_loss": float(np.mean(hist[-50:])) if hist else None,
     }
-    thresholds = {t: 0.5 for t in (*cfg.vis_types, *cfg.ir_types)}
+    if args.calibrate:
+        t1 = time.time()
+        thresholds = calibrate(model, data)
+        training["thresholds"] = (f"calibrate(): recall 0.9 / at most 3 % false alarms on the training samples, "
+                                  f"capped at 0.5 ({(time.time() - t1) / 60:.1f} min)")
+    else:
+        thresholds = {t: 0.5 for t in (*cfg.vis_types, *cfg.ir_types)}
+        training["thresholds"] = "0.5 for every type"
     save_detector(model, args.out, thresholds=thresholds, training=training)
     log(f"wrote {args.out} after {step} steps ({training['minutes_train']} min training, "
         f"{training['minutes_cache']} min cache)")
