@@ -14,6 +14,7 @@ from textif.detect.auto import (
     AUTO,
     SIDECAR,
     auto_text,
+    enable_auto,
     fuse_auto,
     fuse_file_auto,
     fuse_folder_auto,
@@ -34,6 +35,7 @@ from textif.detect.diagnosis import (
 
 __all__ = [
     "AUTO", "SIDECAR", "Detector", "Diagnosis", "Finding", "FolderDiagnosis", "auto_text", "default_detector",
+    "enable_auto",
     "diagnose_folder", "fuse_auto", "fuse_file_auto", "fuse_folder_auto", "is_auto", "pair_folders",
     "resolve_text", "sentence_for", "text_resolver",
 ]

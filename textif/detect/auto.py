@@ -25,7 +25,7 @@ from textif.core.io import write_text_atomic
 from textif.detect.diagnosis import Detector, Diagnosis, default_detector, pair_folders
 from textif.inference.fuser import FolderReport, Fuser
 
-__all__ = ["AUTO", "is_auto", "auto_text", "resolve_text", "text_resolver", "fuse_auto", "fuse_file_auto",
+__all__ = ["AUTO", "is_auto", "enable_auto", "auto_text", "resolve_text", "text_resolver", "fuse_auto", "fuse_file_auto",
            "fuse_folder_auto", "SIDECAR"]
 
 log = logging.getLogger("textif.detect")
@@ -62,6 +62,16 @@ def text_resolver(detector: Detector | None = None) -> Callable[[Any, Any], str]
         return (detector or default_detector())(vis, ir)
 
     return resolve
+
+
+def enable_auto(fuser: Fuser, detector: Detector | None = None) -> Fuser:
+    """Give ``fuser`` a ``text_resolver`` so that ``fuser.fuse(..., text="auto")`` diagnoses each pair.
+
+    Takes effect once :class:`~textif.inference.fuser.Fuser` consults ``self.text_resolver`` for
+    ``text == "auto"`` (the hook proposed for fuser.py); until then use :func:`fuse_auto`.
+    """
+    fuser.text_resolver = text_resolver(detector)  # type: ignore[attr-defined]
+    return fuser
 
 
 def fuse_auto(fuser: Fuser, vis: Any, ir: Any, *, detector: Detector | None = None, **kwargs: Any) -> tuple[Any, Diagnosis]:
