@@ -86,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         pa, pc = psnr(out_a, ref), psnr(out_c, ref)
         rows.append({"source": src, "pair": dv.name, "task": task, "auto": d.task, "psnr_auto": pa, "psnr_correct": pc,
                      "delta": pa - pc})
-        print(f"{src:12s} {dv.parent.name}/{dv.name:22s} true {task:22s} auto {d.task:24s} "
+        shown = dv if dv != cv else di
+        print(f"{src:12s} {shown.parent.name + '/' + shown.name:30s} true {task:22s} auto {d.task:24s} "
               f"{pa:6.2f} vs {pc:6.2f} dB", flush=True)
     summary: dict = {"degraded": {}}
     by = defaultdict(list)
