@@ -41,7 +41,9 @@ def fuse(
     ir_dir: Optional[Path] = typer.Option(None, "--ir-dir", help="Folder of infrared images."),
     output: Path = typer.Option(..., "-o", "--output", help="Output image (one pair) or output folder (folders)."),
     text: Optional[str] = typer.Option(
-        None, "--text", "-t", help='What to repair, e.g. "the visible image is too dark". Default: neutral fusion.'
+        None, "--text", "-t",
+        help='What to repair, e.g. "the visible image is too dark". Default: neutral fusion. '
+        '"auto": diagnose each pair and use the sentence `textif detect` prints (folder mode: OUTPUT/diagnosis.jsonl).',
     ),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Preset name or checkpoint folder (default: the shipped model)."),
     device: Device = typer.Option(Device.auto, "--device", help="Where to run."),
@@ -126,15 +128,30 @@ def fuse(
             assert vis is not None and ir is not None
             if output.is_dir():
                 fail(f"{output}: is a folder; give an output file name such as {output / (vis.stem + '.png')}")
+            if _auto(text):
+                from textif.detect import fuse_file_auto
+
+                out, diag = fuse_file_auto(fuser, vis, ir, output, bit_depth=bit_depth, resize_ir_to_vis=resize_ir_to_vis)
+                typer.echo(f"text (auto): {diag.text}")
+                if not quiet:
+                    typer.echo(f"wrote {out}")
+                return
             out = fuser.fuse_file(vis, ir, output, text, bit_depth=bit_depth, resize_ir_to_vis=resize_ir_to_vis)
             if not quiet:
                 typer.echo(f"wrote {out}")
             return
         assert vis_dir is not None and ir_dir is not None
-        report = fuser.fuse_folder(
-            vis_dir, ir_dir, output, text, overwrite=overwrite, bit_depth=bit_depth,
-            resize_ir_to_vis=resize_ir_to_vis, progress=not quiet,
-        )
+        if _auto(text):
+            from textif.detect import SIDECAR, fuse_folder_auto
+
+            report, _ = fuse_folder_auto(fuser, vis_dir, ir_dir, output, overwrite=overwrite, bit_depth=bit_depth,
+                                         resize_ir_to_vis=resize_ir_to_vis, progress=not quiet)
+            typer.echo(f"text (auto): per pair, recorded in {output / SIDECAR}")
+        else:
+            report = fuser.fuse_folder(
+                vis_dir, ir_dir, output, text, overwrite=overwrite, bit_depth=bit_depth,
+                resize_ir_to_vis=resize_ir_to_vis, progress=not quiet,
+            )
     n = len(report.written)
     typer.echo(
         f"fused {n} pair{'s' if n != 1 else ''} into {output} in {report.seconds:.1f} s"
@@ -146,6 +163,11 @@ def fuse(
         for _, msg in report.failed:
             typer.echo(f"  {msg}", err=True)
         raise typer.Exit(1)
+
+
+def _auto(text: Optional[str]) -> bool:
+    """``--text auto``: the detector chooses the sentence (see `textif detect`)."""
+    return text is not None and text.strip().lower() == "auto"
 
 
 def register(app: typer.Typer) -> None:

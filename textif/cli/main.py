@@ -21,6 +21,7 @@ _COMMAND_MODULES = (
     "textif.cli.train_cmd",
     "textif.cli.serve_cmd",
     "textif.cli.export_cmd",
+    "textif.cli.detect_cmd",
 )
 
 for _mod in _COMMAND_MODULES:

@@ -303,6 +303,9 @@ class FusionService:
                 "'Resize infrared to the visible size' if they differ only in resolution"
             )
         resize = bool(resize_ir_to_vis and v.shape[:2] != i.shape[:2])
+        from textif.web.detect_ui import resolve_prompt  # "auto": the detector chooses the sentence
+
+        prompt = resolve_prompt(prompt, v, i)
         key = result_key(v, i, prompt, self._model_id, resize=resize, tile=self.tile)
         hit = self.cache.get(key)
         if hit is not None:
@@ -437,6 +440,9 @@ def build_app(
                                 api_visibility="private")
                 resize = gr.Checkbox(label="Resize infrared to the visible size (only for pairs that differ in resolution)",
                                      value=False, elem_id="resize")
+                from textif.web.detect_ui import add_detect_controls
+
+                add_detect_controls(gr, service, vis_in, ir_in, text)
                 fuse_btn = gr.Button("Fuse", variant="primary", elem_id="fuse")
                 status = gr.Markdown(
                     f"Ready · model `{service.model}` on {device_label} · limits: {limits.max_upload_mb:g} MB per upload, "

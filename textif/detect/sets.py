@@ -1,0 +1,139 @@
+"""Labelled real images of ``../shared/data`` for training and evaluating the detector.
+
+Each entry is one image of one modality with the degradation types it shows (an empty
+tuple = clean). Labels come from the folder names (EMS ``vis_LL`` -> ``low_light`` ...) and
+the data README (DRMF ``ir_degraded`` = low contrast + noise, M3SVD ``ir_noise`` = stripe +
+random noise).
+
+Splits never mix: the detector trains on ``"train"`` (EMS/train minus the held-out scenes in
+``textif/data/splits/ems_train_holdout.txt``, DRMF/train minus those scenes) and is evaluated
+on ``"eval_degraded"`` (EMS/test, the EMS hold-out, M3SVD, DRMF/val) and ``"eval_clean"``
+(RoadScene val split, TNO, M3SVD clean).
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["LabelledImage", "EMS_FOLDERS", "ems_holdout", "train_images", "eval_images", "clean_pairs"]
+
+HOLDOUT_FILE = Path(__file__).resolve().parents[1] / "data" / "splits" / "ems_train_holdout.txt"
+
+#: EMS folder -> (modality, degradation types).
+EMS_FOLDERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "vis": ("vis", ()),
+    "ir": ("ir", ()),
+    "vis_LL": ("vis", ("low_light",)),
+    "vis_OE": ("vis", ("overexposure",)),
+    "vis_RN": ("vis", ("noise",)),
+    "vis_Blur": ("vis", ("blur",)),
+    "vis_haze": ("vis", ("haze",)),
+    "vis_Rain": ("vis", ("rain",)),
+    "ir_LC": ("ir", ("ir_low_contrast",)),
+    "ir_RN": ("ir", ("ir_noise",)),
+    "ir_SN": ("ir", ("ir_stripe",)),
+}
+
+
+@dataclass(frozen=True)
+class LabelledImage:
+    path: Path
+    modality: str  # "vis" | "ir"
+    types: tuple[str, ...]
+    source: str  # e.g. "EMS/test", "M3SVD"
+
+    @property
+    def scene(self) -> str:
+        return self.path.stem
+
+
+def ems_holdout() -> set[str]:
+    """Scene stems of EMS/train kept out of the detector's (and the lead's) training."""
+    return {ln.strip() for ln in HOLDOUT_FILE.read_text().splitlines() if ln.strip()}
+
+
+def _images(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"))
+
+
+def _ems(root: Path, part: str, keep) -> list[LabelledImage]:
+    out = []
+    for name, (mod, types) in EMS_FOLDERS.items():
+        for p in _images(root / "EMS" / part / name):
+            if keep(p.stem):
+                out.append(LabelledImage(p, mod, types, f"EMS/{part}"))
+    return out
+
+
+def train_images(root: str | Path) -> list[LabelledImage]:
+    """Real labelled images the detector may train on (clean ones included)."""
+    root = Path(root)
+    hold = ems_holdout()
+    out = _ems(root, "train", lambda s: s not in hold)
+    for mod in ("vis", "ir"):
+        for p in _images(root / "DRMF" / "train" / mod):
+            if p.stem not in hold:
+                out.append(LabelledImage(p, mod, (), "DRMF/train"))
+    for p in _images(root / "DRMF" / "train" / "vis_degraded"):
+        if p.stem not in hold:
+            out.append(LabelledImage(p, "vis", ("low_light",), "DRMF/train"))
+    for p in _images(root / "DRMF" / "train" / "ir_degraded"):
+        if p.stem not in hold:
+            out.append(LabelledImage(p, "ir", ("ir_low_contrast", "ir_noise"), "DRMF/train"))
+    return out
+
+
+def eval_images(root: str | Path) -> list[LabelledImage]:
+    """Real degraded images never used in training (plus the clean EMS/test ones)."""
+    root = Path(root)
+    hold = ems_holdout()
+    out = _ems(root, "test", lambda s: True)
+    out = [LabelledImage(e.path, e.modality, e.types, "EMS/test") for e in out]
+    out += [LabelledImage(e.path, e.modality, e.types, "EMS/holdout") for e in _ems(root, "train", lambda s: s in hold)]
+    for p in _images(root / "M3SVD" / "vis_blur"):
+        out.append(LabelledImage(p, "vis", ("blur",), "M3SVD"))
+    for p in _images(root / "M3SVD" / "ir_noise"):
+        out.append(LabelledImage(p, "ir", ("ir_stripe", "ir_noise"), "M3SVD"))
+    for p in _images(root / "DRMF" / "val" / "vis_degraded"):
+        out.append(LabelledImage(p, "vis", _DRMF_VAL_VIS, "DRMF/val"))
+    for p in _images(root / "DRMF" / "val" / "ir_degraded"):
+        out.append(LabelledImage(p, "ir", ("ir_noise",), "DRMF/val"))
+    return out
+
+
+#: DRMF/val visible images: real night-time MSRS/LLVIP frames (mean luminance ~0.1) with mild
+#: added noise (median absolute difference to the "clean" frame 2-4 grey levels).
+_DRMF_VAL_VIS = ("low_light", "noise")
+
+
+def clean_pairs(root: str | Path) -> list[tuple[str, Path, Path]]:
+    """Clean evaluation pairs ``(source, vis, ir)``: RoadScene val split, TNO, M3SVD clean."""
+    root = Path(root)
+    out: list[tuple[str, Path, Path]] = []
+    split = root / "splits" / "roadscene_val.txt"
+    if split.is_file():
+        for name in split.read_text().split():
+            out.append(("RoadScene/val", root / "RoadScene" / "vis" / name, root / "RoadScene" / "ir" / name))
+    tno = {p.stem: p for p in _images(root / "TNO" / "ir")}
+    for p in _images(root / "TNO" / "vis"):
+        if p.stem in tno:
+            out.append(("TNO", p, tno[p.stem]))
+    m3 = {p.stem: p for p in _images(root / "M3SVD" / "ir")}
+    for p in _images(root / "M3SVD" / "vis"):
+        if p.stem in m3:
+            out.append(("M3SVD", p, m3[p.stem]))
+    return out
+
+
+def ems_test_pairs(root: str | Path) -> list[tuple[str, Path, Path, str]]:
+    """EMS/test pairings ``(scene, ir, vis, degradation folder)`` from ``EMS/test_pairs.csv``."""
+    root = Path(root)
+    f = root / "EMS" / "test_pairs.csv"
+    if not f.is_file():
+        return []
+    with f.open() as fh:
+        return [(r["scene"], root / "EMS" / "test" / r["ir_file"], root / "EMS" / "test" / r["vis_file"], r["degradation"])
+                for r in csv.DictReader(fh)]
