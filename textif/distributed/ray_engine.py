@@ -92,7 +92,7 @@ class _PairWorker:
             import textif
 
             self.fuser = textif.load(model, **load_kwargs)
-            self.fuser._check_trained()
+            self.fuser.check_trained()
             self.fuser.embed(text)  # load the text encoder now: its errors are start-up errors
         except TextIFError as e:
             self.startup_error = _one_line(str(e))
