@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from textif.core.errors import ModelNotFoundError
-from textif.models import TextIFConfig, create_model, list_models
+from textif.models import TextIFConfig, create_model, list_models, model_config
 from textif.models.hub import from_pretrained, resolve_model, save_pretrained
-from textif.models.layers import SIGM, _full_attention, chunked_attention, sigm_modulate
+from textif.models.layers import SIGM, NAFBlock, _full_attention, chunked_attention, sigm_modulate, window_attention
 from tests.conftest import randomize_text_path
 
 
@@ -117,3 +117,75 @@ def test_checkpoint_format_version_is_checked(tmp_path: Path):
     cfg_file.write_text(json.dumps(meta))
     with pytest.raises(ModelNotFoundError, match="no format_version; not a checkpoint written by textif"):
         from_pretrained(tmp_path / "c")
+
+
+# ------------------------------------------------------------------ window attention, detail path
+def _tile_reference(q, k, v, window):
+    """Attention computed tile by tile with explicit loops over the unpadded positions."""
+    b, c, h, w = q.shape
+    out = torch.zeros_like(q)
+    for y0 in range(0, h, window):
+        for x0 in range(0, w, window):
+            sl = (slice(None), slice(None), slice(y0, y0 + window), slice(x0, x0 + window))
+            qt, kt, vt = (t[sl].flatten(2).transpose(1, 2) for t in (q, k, v))  # (B, n, C)
+            a = (qt @ kt.transpose(1, 2) / c**0.5).softmax(-1) @ vt
+            out[sl] = a.transpose(1, 2).reshape(out[sl].shape)
+    return out
+
+
+@pytest.mark.parametrize("h,w", [(8, 8), (13, 19), (5, 3)])
+def test_window_attention_against_a_tile_by_tile_reference(h, w):
+    g = torch.Generator().manual_seed(h * w)
+    q, k, v = (torch.randn(2, 6, h, w, generator=g) for _ in range(3))
+    torch.testing.assert_close(window_attention(q, k, v, window=4), _tile_reference(q, k, v, 4), atol=1e-5, rtol=1e-5)
+
+
+def test_window_attention_is_global_attention_when_the_map_fits_one_tile():
+    g = torch.Generator().manual_seed(1)
+    q, k, v = (torch.randn(1, 8, 6, 7, generator=g) for _ in range(3))
+    tok = lambda t: t.reshape(1, 1, 8, 42).transpose(-2, -1)  # noqa: E731
+    ref = _full_attention(tok(q), tok(k), tok(v)).transpose(-2, -1).reshape(1, 8, 6, 7)
+    torch.testing.assert_close(window_attention(q, k, v, window=8), ref, atol=1e-5, rtol=1e-5)
+
+
+def test_naf_block_starts_as_the_identity_and_learns():
+    x = torch.randn(2, 8, 9, 11)
+    block = NAFBlock(8)
+    torch.testing.assert_close(block(x), x)
+    with torch.no_grad():
+        block.beta.fill_(1.0)
+        block.gamma.fill_(1.0)
+    assert (block(x) - x).abs().mean() > 1e-3
+
+
+def test_restore_preset_grown_from_small_starts_identical_and_costs_linear_attention():
+    from textif.models.textif import grow_model, model_config
+
+    torch.manual_seed(0)
+    small = create_model("textif-small").eval()
+    grown = grow_model(small, model_config("textif-restore")).eval()
+    assert grown.detail is not None and grown.config.window == 8
+    t = torch.randn(1, 384)
+    with torch.no_grad():
+        v, i = torch.rand(1, 3, 96, 128), torch.rand(1, 1, 96, 128)  # deepest level 6x8: one tile
+        torch.testing.assert_close(grown(v, i, t), small(v, i, t), atol=1e-5, rtol=1e-5)
+        # the detail path adds a text-dependent correction once trained
+        grown.detail.out.weight.normal_(0, 0.05)
+        for block in grown.detail.blocks:
+            block.beta.fill_(0.5)
+            block.gamma.fill_(0.5)
+        for s in grown.detail.sigm:
+            s.mlp[-1].weight.normal_(0, 0.05)
+        a, b = grown(v, i, t), grown(v, i, torch.randn(1, 384))
+        assert (a - small(v, i, t)).abs().mean() > 1e-4 and (a - b).abs().mean() > 1e-5
+    assert grow_model(small, model_config("textif-small", attention_max_elements=1 << 20)) is small
+    with pytest.raises(ValueError, match="dim differ"):
+        grow_model(small, model_config("textif-small", dim=32))
+    with pytest.raises(ValueError, match="full_attention"):
+        model_config("textif-restore", full_attention=True)
+
+
+def test_paper_preset_stays_faithful():
+    cfg = model_config("textif-paper")
+    assert (cfg.window, cfg.detail_dim, cfg.stem) == (0, 0, 1)
+    assert create_model("textif-paper").detail is None

@@ -20,6 +20,9 @@ __all__ = [
     "Downsample",
     "Upsample",
     "chunked_attention",
+    "window_attention",
+    "SimpleGate",
+    "NAFBlock",
     "CrossAttention",
     "SpatialSelfAttention",
     "SIGM",
@@ -160,6 +163,37 @@ def chunked_attention(q: Tensor, k: Tensor, v: Tensor, *, max_elements: int = 1 
     )
 
 
+def window_attention(q: Tensor, k: Tensor, v: Tensor, *, window: int) -> Tensor:
+    """Single-head softmax attention of every position to the positions in its own
+    ``window x window`` tile (non-overlapping tiles from the top-left corner), so the cost is linear
+    in the number of positions.
+
+    Args:
+        q, k, v: ``(B, C, H, W)`` query, key and value maps (any H, W; the last tiles are padded,
+            and padded keys are masked out, so a map no larger than one tile gets exactly global
+            attention).
+        window: tile side in positions.
+
+    Returns:
+        ``(B, C, H, W)``.
+    """
+    b, c, h, w = q.shape
+    ph, pw = (-h) % window, (-w) % window
+    valid = F.pad(torch.ones_like(q[:, :1]), (0, pw, 0, ph))  # (B, 1, Hp, Wp), 1 on real positions
+
+    def tiles(x: Tensor) -> Tensor:  # (B, C', Hp, Wp) -> (B * nH * nW, 1, window^2, C')
+        cc, hp, wp = x.shape[1], x.shape[2], x.shape[3]
+        x = x.reshape(b, cc, hp // window, window, wp // window, window).permute(0, 2, 4, 3, 5, 1)
+        return x.reshape(-1, 1, window * window, cc)
+
+    qt, kt, vt = (tiles(F.pad(t, (0, pw, 0, ph))) for t in (q, k, v))
+    mask = tiles(valid).transpose(-2, -1) > 0.5  # (N, 1, 1, window^2): keys that take part
+    out = F.scaled_dot_product_attention(qt, kt, vt, attn_mask=mask)
+    hp, wp = h + ph, w + pw
+    out = out.reshape(b, hp // window, wp // window, window, window, c).permute(0, 5, 1, 3, 2, 4)
+    return out.reshape(b, c, hp, wp)[:, :, :h, :w]
+
+
 def _full_attention(q: Tensor, k: Tensor, v: Tensor) -> Tensor:
     """Reference attention that materialises the ``(N, N)`` matrix (as the official code does)."""
     attn = (q @ k.transpose(-2, -1)) / math.sqrt(q.shape[-1])
@@ -177,15 +211,24 @@ def _untokens(t: Tensor, h: int, w: int) -> Tensor:
 
 
 class _SpatialAttentionBase(nn.Module):
-    def __init__(self, *, full: bool, max_elements: int) -> None:
+    def __init__(self, *, full: bool, max_elements: int, window: int = 0) -> None:
         super().__init__()
+        if window < 0 or (window and full):
+            raise ValueError(f"window must be >= 0 and cannot be combined with full attention, got {window}")
         self.full = full
         self.max_elements = max_elements
+        self.window = window
 
     def _attend(self, q: Tensor, k: Tensor, v: Tensor) -> Tensor:
+        """``q, k, v: (B, C, H, W)`` maps -> ``(B, C, H, W)``: global attention over all positions,
+        or within ``window`` tiles when ``window > 0``."""
+        h, w = q.shape[-2:]
+        if self.window:
+            return window_attention(q, k, v, window=self.window)
+        q, k, v = _tokens(q), _tokens(k), _tokens(v)
         if self.full:
-            return _full_attention(q, k, v)
-        return chunked_attention(q, k, v, max_elements=self.max_elements)
+            return _untokens(_full_attention(q, k, v), h, w)
+        return _untokens(chunked_attention(q, k, v, max_elements=self.max_elements), h, w)
 
 
 class CrossAttention(_SpatialAttentionBase):
@@ -193,10 +236,12 @@ class CrossAttention(_SpatialAttentionBase):
 
     ``a, b: (B, C, H, W)`` -> ``(a', b')`` where ``a'`` attends from ``b``'s queries to
     ``a``'s keys and values and vice versa; residual connections as in the official code.
+    ``window > 0`` restricts attention to ``window x window`` tiles (linear cost; not in the paper).
     """
 
-    def __init__(self, dim: int, *, groups: int = 16, full: bool = False, max_elements: int = 1 << 24) -> None:
-        super().__init__(full=full, max_elements=max_elements)
+    def __init__(self, dim: int, *, groups: int = 16, full: bool = False, max_elements: int = 1 << 24,
+                 window: int = 0) -> None:
+        super().__init__(full=full, max_elements=max_elements, window=window)
         self.norm_a = nn.GroupNorm(groups, dim)
         self.norm_b = nn.GroupNorm(groups, dim)
         self.qkv_a = nn.Conv2d(dim, dim * 3, 1, bias=False)
@@ -205,29 +250,28 @@ class CrossAttention(_SpatialAttentionBase):
         self.out_b = nn.Conv2d(dim, dim, 1)
 
     def forward(self, a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
-        h, w = a.shape[-2:]
         a = self.norm_a(a)
         b = self.norm_b(b)
-        qa, ka, va = (_tokens(t) for t in self.qkv_a(a).chunk(3, dim=1))
-        qb, kb, vb = (_tokens(t) for t in self.qkv_b(b).chunk(3, dim=1))
-        out_a = self.out_a(_untokens(self._attend(qb, ka, va), h, w)) + a
-        out_b = self.out_b(_untokens(self._attend(qa, kb, vb), h, w)) + b
+        qa, ka, va = self.qkv_a(a).chunk(3, dim=1)
+        qb, kb, vb = self.qkv_b(b).chunk(3, dim=1)
+        out_a = self.out_a(self._attend(qb, ka, va)) + a
+        out_b = self.out_b(self._attend(qa, kb, vb)) + b
         return out_a, out_b
 
 
 class SpatialSelfAttention(_SpatialAttentionBase):
-    """Single-head spatial self-attention (SE-ATT) over all pixels, with a residual."""
+    """Single-head spatial self-attention (SE-ATT) over all pixels (or ``window`` tiles), with a residual."""
 
-    def __init__(self, dim: int, *, groups: int = 16, full: bool = False, max_elements: int = 1 << 24) -> None:
-        super().__init__(full=full, max_elements=max_elements)
+    def __init__(self, dim: int, *, groups: int = 16, full: bool = False, max_elements: int = 1 << 24,
+                 window: int = 0) -> None:
+        super().__init__(full=full, max_elements=max_elements, window=window)
         self.norm = nn.GroupNorm(groups, dim)
         self.qkv = nn.Conv2d(dim, dim * 3, 1, bias=False)
         self.out = nn.Conv2d(dim, dim, 1)
 
     def forward(self, x: Tensor) -> Tensor:
-        h, w = x.shape[-2:]
-        q, k, v = (_tokens(t) for t in self.qkv(self.norm(x)).chunk(3, dim=1))
-        return self.out(_untokens(self._attend(q, k, v), h, w)) + x
+        q, k, v = self.qkv(self.norm(x)).chunk(3, dim=1)
+        return self.out(self._attend(q, k, v)) + x
 
 
 def sigm_modulate(features: Tensor, gamma: Tensor, beta: Tensor) -> Tensor:
@@ -267,3 +311,46 @@ class FusionEmbed(nn.Module):
 
     def forward(self, a: Tensor, b: Tensor) -> Tensor:
         return self.proj(torch.cat([a, b], dim=1))
+
+
+def simple_gate(x: Tensor) -> Tensor:
+    """NAFNet's SimpleGate: split the channels in two halves and multiply them.
+    ``x: (B, 2C, H, W)`` -> ``(B, C, H, W)``."""
+    a, b = x.chunk(2, dim=1)
+    return a * b
+
+
+class SimpleGate(nn.Module):
+    """Module form of :func:`simple_gate`."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return simple_gate(x)
+
+
+class NAFBlock(nn.Module):
+    """A nonlinear-activation-free block (Chen et al., "Simple Baselines for Image Restoration",
+    ECCV 2022): LN, 1x1 expand, 3x3 depthwise, SimpleGate, simplified channel attention, 1x1;
+    then LN, 1x1 expand, SimpleGate, 1x1; each branch added with a learned per-channel scale that
+    starts at zero, so a new block is the identity. Cheap enough to run at full resolution.
+    ``x: (B, C, H, W)`` -> same shape."""
+
+    def __init__(self, dim: int, *, expansion: int = 2) -> None:
+        super().__init__()
+        hidden = dim * expansion
+        self.norm1 = LayerNorm2d(dim)
+        self.expand = nn.Conv2d(dim, hidden, 1)
+        self.dwconv = nn.Conv2d(hidden, hidden, 3, padding=1, groups=hidden)
+        self.sca = nn.Conv2d(hidden // 2, hidden // 2, 1)
+        self.project = nn.Conv2d(hidden // 2, dim, 1)
+        self.norm2 = LayerNorm2d(dim)
+        self.ffn_in = nn.Conv2d(dim, hidden, 1)
+        self.ffn_out = nn.Conv2d(hidden // 2, dim, 1)
+        self.beta = nn.Parameter(torch.zeros(1, dim, 1, 1))
+        self.gamma = nn.Parameter(torch.zeros(1, dim, 1, 1))
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = simple_gate(self.dwconv(self.expand(self.norm1(x))))
+        y = y * self.sca(y.mean(dim=(2, 3), keepdim=True))
+        x = x + self.project(y) * self.beta
+        y = self.ffn_out(simple_gate(self.ffn_in(self.norm2(x))))
+        return x + y * self.gamma

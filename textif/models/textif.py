@@ -8,6 +8,13 @@ connections that fuse both encoders' features per level; refinement blocks; RGB 
 
 Fast presets may start with a pixel-unshuffle stem (``stem > 1``) so that no transformer
 block runs at full resolution; the structure above is unchanged.
+
+Two options that are not in the paper (``textif-paper`` uses neither): ``window > 0`` restricts
+the deepest level's spatial attentions to tiles, so the cost is linear in the number of pixels,
+and ``detail_dim > 0`` adds a light full-resolution restoration path: NAFNet blocks, each
+modulated by the text through its own SIGM, that see the inputs at full resolution together with
+the network's output and its last decoder features, and add a correction to the output. Its output
+layer starts at zero, so a network grown from one without the path starts out identical to it.
 """
 from __future__ import annotations
 
@@ -23,13 +30,15 @@ from textif.models.layers import (
     CrossAttention,
     Downsample,
     FusionEmbed,
+    NAFBlock,
     SIGM,
     SpatialSelfAttention,
     TransformerBlock,
     Upsample,
 )
 
-__all__ = ["TextIFConfig", "TextIF", "MODELS", "register_model", "create_model", "list_models", "model_config"]
+__all__ = ["TextIFConfig", "TextIF", "MODELS", "register_model", "create_model", "list_models", "model_config",
+           "grow_model"]
 
 
 @dataclass
@@ -51,6 +60,10 @@ class TextIFConfig:
         full_attention: materialise the ``(HW)^2`` attention matrix as the official code does
             (reference/benchmark only); otherwise chunked, memory-bounded attention.
         attention_max_elements: memory bound for the chunked spatial attention.
+        window: tile side (in deepest-level positions) of the deepest level's cross and self
+            attention; 0 means global attention over all positions (the paper).
+        detail_dim: channels of the full-resolution restoration path; 0 means none (the paper).
+        detail_blocks: NAFNet blocks in that path.
     """
 
     dim: int = 48
@@ -71,6 +84,9 @@ class TextIFConfig:
     full_attention: bool = False
     attention_max_elements: int = 1 << 24
     attention_groups: int = 16
+    window: int = 0
+    detail_dim: int = 0
+    detail_blocks: int = 2
 
     def __post_init__(self) -> None:
         self.blocks = tuple(int(b) for b in self.blocks)
@@ -79,6 +95,10 @@ class TextIFConfig:
             raise ValueError(f"blocks {self.blocks} and heads {self.heads} must have the same length (>= 2)")
         if self.stem < 1:
             raise ValueError(f"stem must be >= 1, got {self.stem}")
+        if self.window < 0 or self.detail_dim < 0 or self.detail_blocks < 0:
+            raise ValueError("window, detail_dim and detail_blocks must be >= 0")
+        if self.window and self.full_attention:
+            raise ValueError("full_attention (the reference) cannot be combined with window attention")
         if (self.dim * 2 ** (len(self.blocks) - 1)) % self.attention_groups:
             raise ValueError("the deepest level's channels must be divisible by attention_groups")
 
@@ -137,6 +157,28 @@ class _Encoder(nn.Module):
         return feats
 
 
+class _DetailPath(nn.Module):
+    """The full-resolution restoration path (``detail_dim > 0``): ``(vis, ir, coarse output, last
+    decoder features, text) -> correction (B, out_channels, H, W)``."""
+
+    def __init__(self, cfg: TextIFConfig, top: int, hidden: int) -> None:
+        super().__init__()
+        c, s = cfg.detail_dim, cfg.stem
+        self.embed = nn.Conv2d(cfg.vis_channels + cfg.ir_channels + cfg.out_channels, c, 3, padding=1)
+        self.lift = nn.Sequential(nn.Conv2d(top, c * s * s, 1), nn.PixelShuffle(s) if s > 1 else nn.Identity())
+        self.blocks = nn.ModuleList(NAFBlock(c) for _ in range(cfg.detail_blocks))
+        self.sigm = nn.ModuleList(SIGM(cfg.text_dim, c, hidden=hidden) for _ in range(cfg.detail_blocks))
+        self.out = nn.Conv2d(c, cfg.out_channels, 3, padding=1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, vis: Tensor, ir: Tensor, coarse: Tensor, feats: Tensor, text: Tensor) -> Tensor:
+        x = self.embed(torch.cat([vis, ir, coarse], dim=1)) + self.lift(feats)
+        for block, sigm in zip(self.blocks, self.sigm):
+            x = sigm(block(x), text)
+        return self.out(x)
+
+
 class TextIF(nn.Module):
     """Text-guided image fusion network.
 
@@ -155,7 +197,8 @@ class TextIF(nn.Module):
         L = cfg.levels
         deep = cfg.dim * 2 ** (L - 1)
         hidden = cfg.text_hidden or 2 * cfg.text_dim
-        attn_kw = dict(groups=cfg.attention_groups, full=cfg.full_attention, max_elements=cfg.attention_max_elements)
+        attn_kw = dict(groups=cfg.attention_groups, full=cfg.full_attention, max_elements=cfg.attention_max_elements,
+                       window=cfg.window)
         block_kw = dict(ffn_expansion=cfg.ffn_expansion, ffn=cfg.ffn, bias=cfg.bias)
 
         self.encoder_vis = _Encoder(cfg, cfg.vis_channels)
@@ -188,6 +231,7 @@ class TextIF(nn.Module):
             nn.Conv2d(top, cfg.out_channels * s * s, 3, padding=1, bias=cfg.bias),
             nn.PixelShuffle(s) if s > 1 else nn.Identity(),
         )
+        self.detail = _DetailPath(cfg, top, hidden) if cfg.detail_dim else None
 
     def forward(self, vis: Tensor, ir: Tensor, text: Tensor) -> Tensor:
         """Fuse a batch.
@@ -219,9 +263,12 @@ class TextIF(nn.Module):
             x = self.sigm[i](self.ups[i](x), text)
             x = torch.cat([x, self.skip_fuse[i](fv[i], fi[i])], dim=1)
             x = self.decoders[i](self.reduce[i](x))
-        out = self.output(self.refinement(x))
+        x = self.refinement(x)
+        out = self.output(x)
         if cfg.residual_vis:
             out = out + vis
+        if self.detail is not None:
+            out = out + self.detail(vis, ir, out, x, text)
         return out
 
 
@@ -261,6 +308,13 @@ def _small() -> TextIFConfig:
     )
 
 
+@register_model("textif-restore")
+def _restore() -> TextIFConfig:
+    """textif-small with windowed deepest-level attention (cost linear in pixels) and a light
+    full-resolution restoration path (4 NAFNet blocks of 16 channels, each text-modulated)."""
+    return dataclasses.replace(_small(), window=8, detail_dim=16, detail_blocks=4)
+
+
 @register_model("textif-tiny")
 def _tiny() -> TextIFConfig:
     """For tests: a few thousand parameters."""
@@ -282,3 +336,33 @@ def create_model(name: str, **overrides: Any) -> TextIF:
 
 def list_models() -> list[str]:
     return MODELS.names()
+
+
+# Fields a trained network may be grown along (its weights all carry over; new parts start as the
+# identity), and fields that change nothing that is learned.
+_GROWABLE = frozenset({"window", "detail_dim", "detail_blocks"})
+_NOT_LEARNED = frozenset({"full_attention", "attention_max_elements"})
+
+
+def grow_model(net: TextIF, config: TextIFConfig) -> TextIF:
+    """``net`` with the architecture ``config``, keeping every trained weight: ``net`` itself when
+    only settings that are not learned differ; else a new network that differs from ``net`` only in
+    the optional parts (``window``, the ``detail`` path), which start as the identity, so the grown
+    network computes what ``net`` did (up to the windowing of attention on large inputs).
+
+    Raises:
+        ValueError: naming the fields when the architectures differ in anything else.
+    """
+    old, new = net.config.to_dict(), config.to_dict()
+    differ = sorted(k for k in new if old.get(k) != new[k] and k not in _NOT_LEARNED)
+    if not differ:
+        return net
+    if set(differ) - _GROWABLE or (old["detail_dim"] and differ != ["window"]):
+        raise ValueError(f"cannot grow a network into a different architecture: {', '.join(differ)} differ "
+                         f"(only {', '.join(sorted(_GROWABLE))} can be added to a network without a detail path)")
+    grown = TextIF(config=config).to(next(net.parameters()).dtype)
+    missing, unexpected = grown.load_state_dict(net.state_dict(), strict=False)
+    stray = [k for k in missing if not k.startswith("detail.")] + list(unexpected)
+    if stray:  # cannot happen for the growable fields; a guard against future edits
+        raise ValueError(f"growing left weights unmatched: {stray[:5]}")
+    return grown.train(net.training)

@@ -34,7 +34,9 @@ class TorchRunner:
             self.model = self.model.to(memory_format=torch.channels_last)
         for p in self.model.parameters():
             p.requires_grad_(False)
-        self._sigm_mlps = [m.mlp for m in getattr(self.model, "sigm", [])]
+        from textif.models.layers import SIGM
+
+        self._sigm_mlps = [m.mlp for m in self.model.modules() if isinstance(m, SIGM)]
         self._modulation: tuple[bytes, list[Tensor]] | None = None  # (text bytes, one MLP output per SIGM)
         self._lock = threading.Lock()
 
