@@ -278,3 +278,36 @@ def test_old_nested_provenance_reads_as_a_lineage():
     stages = lineage(old)
     assert [(s["stage"], s["steps"], s["init_from"]) for s in stages] == [(1, 5, None), (2, 2, "a/model")]
     assert total_steps(old) == 7 and lineage(None) == []
+
+
+def test_a_stage_grows_its_start_and_trains_only_the_new_path(tmp_path: Path):
+    """init_from a network without the detail path into one with it (and window attention): every
+    trained weight carries over; with train_only only the new path changes; the lineage records both
+    stages; a train_only prefix that matches nothing and an architecture that cannot grow are refused."""
+    from textif.models.hub import from_pretrained
+    from textif.training.run import train
+
+    parent = train(load_config(write_config(tmp_path / "a")), progress=False)
+    grow = {"window": 2, "detail_dim": 4, "detail_blocks": 1}
+    cfg = load_config(write_config(tmp_path / "b", init_from=str(parent), model_overrides=grow,
+                                   train_only=["detail"], optim={"lr": 1e-2, "warmup_steps": 1}))
+    child = train(cfg, progress=False)
+    before, after = _weights(parent), _weights(child)
+    assert set(after) - set(before) and all(k.startswith("detail.") for k in set(after) - set(before))
+    assert all(torch_equal(before[k], after[k]) for k in before), "frozen weights changed"
+    assert any(not torch_equal(after[k], 0 * after[k]) for k in after if k.startswith("detail.out"))
+    ck = from_pretrained(child)
+    assert ck.model.config.detail_dim == 4 and len(ck.training["lineage"]) == 2
+    assert ck.training["lineage"][-1]["config"]["train_only"] == ["detail"]
+    with pytest.raises(TextIFError, match="train_only: no parameter of textif-tiny starts with detial"):
+        train(load_config(write_config(tmp_path / "c", init_from=str(parent), model_overrides=grow,
+                                       train_only=["detial"])), progress=False)
+    with pytest.raises(TextIFError, match="does not fit model textif-tiny: .*dim differ"):
+        train(load_config(write_config(tmp_path / "d", init_from=str(parent), model_overrides={"dim": 16})),
+              progress=False)
+
+
+def torch_equal(a, b) -> bool:
+    import torch
+
+    return bool(torch.equal(a, b))

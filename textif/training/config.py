@@ -37,7 +37,9 @@ class SourceConfig:
     vis: str | None = None
     ir: str | None = None
     root: str | None = None
-    exclude: str | None = None  # a split file of names to keep out (e.g. splits/roadscene_val.txt)
+    # a split file of names to keep out, relative to data.root (e.g. splits/roadscene_val.txt), or
+    # "textif:splits/ems_train_holdout.txt" for a split shipped in the package
+    exclude: str | None = None
     repeat: int = 1  # oversample small sources
 
 
@@ -85,6 +87,9 @@ class TrainConfig:
     # fusion of the *clean* pair (what the degradation-awareness check measures). 0 disables it.
     consistency_weight: float = 0.0
     teacher: str | None = None  # checkpoint folder of the teacher (default: init_from)
+    # Train only the parameters whose names start with one of these prefixes (e.g. ["detail"] for the
+    # full-resolution path of a network grown from init_from); the rest stays frozen. Empty: all.
+    train_only: list[str] = field(default_factory=list)
     data: DataConfig = field(default_factory=DataConfig)
     val: ValConfig = field(default_factory=ValConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)

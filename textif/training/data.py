@@ -19,8 +19,11 @@ def source_spec(src: SourceConfig, root: Path, cfg: TrainConfig, seed: int | Non
     (``seed``: the stream seed that makes every sample a pure function of its index)."""
     d = cfg.data
     spec: dict[str, Any] = {"crop_size": d.crop, "repeat": src.repeat, "cache": d.cache_images, "seed": seed}
-    if src.exclude:
-        spec["exclude"] = str(root / src.exclude)
+    if src.exclude:  # relative to the data root; "textif:splits/x.txt" names a split shipped in the package
+        if src.exclude.startswith("textif:"):
+            spec["exclude"] = str(Path(__file__).resolve().parents[1] / "data" / src.exclude[len("textif:"):])
+        else:
+            spec["exclude"] = str(root / src.exclude)
     if src.kind == "paired":
         if not (src.vis and src.ir):
             raise TextIFError(f"data source {src}: a 'paired' source needs 'vis' and 'ir' folders")

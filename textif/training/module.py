@@ -19,6 +19,7 @@ from textif.core.errors import TextIFError
 from textif.core.io import write_image
 from textif.losses import TextIFLoss
 from textif.models import create_model
+from textif.models.textif import grow_model, model_config
 from textif.models.hub import Checkpoint, bundled_weights, from_pretrained, save_pretrained
 from textif.models.provenance import lineage
 from textif.models.text import get_text_encoder
@@ -68,10 +69,20 @@ class TextIFModule(L.LightningModule):
         self.parent_lineage: list[dict[str, Any]] = []
         if cfg.init_from:
             start = load_start(cfg.init_from, "init_from", cfg.origin.get("init_from_config"))
-            self.model = start.model.train()
+            try:  # a stage may add the optional parts (window attention, the detail path) to its start
+                self.model = grow_model(start.model, model_config(cfg.model, **cfg.model_overrides)).train()
+            except ValueError as e:
+                raise TextIFError(f"init_from {cfg.init_from} does not fit model {cfg.model}: {e}") from None
             self.parent_lineage = lineage(start.training)
         else:
             self.model = create_model(cfg.model, **cfg.model_overrides)
+        if cfg.train_only:
+            names = [n for n, _ in self.model.named_parameters()]
+            unused = [p for p in cfg.train_only if not any(n.startswith(p) for n in names)]
+            if unused:
+                raise TextIFError(f"train_only: no parameter of {cfg.model} starts with {', '.join(unused)}")
+            for n, p in self.model.named_parameters():
+                p.requires_grad_(any(n.startswith(prefix) for prefix in cfg.train_only))
         self.data_seed = stage_data_seed(cfg, len(self.parent_lineage))
         self.resumed_with_changes: list[str] = []  # config keys changed on resume (--allow-config-change)
         if cfg.loss_weights == "paper":
@@ -172,7 +183,8 @@ class TextIFModule(L.LightningModule):
         o = self.cfg.optim
         decay, no_decay = [], []
         for n, p in self.model.named_parameters():
-            (no_decay if p.ndim < 2 else decay).append(p)
+            if p.requires_grad:  # train_only freezes the rest
+                (no_decay if p.ndim < 2 else decay).append(p)
         opt = torch.optim.AdamW(
             [{"params": decay, "weight_decay": o.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=o.lr
         )
