@@ -1,0 +1,138 @@
+"""The real-data restoration validation set (textif.data.realval) and its evaluation script's rules."""
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from textif.data.degradations import modality_of
+from textif.data.prompts import TASKS, heldout_prompts, suggested_prompts
+from textif.data.realval import (
+    EMS_DEGRADED_FOLDERS,
+    EXCLUDED_FOLDERS,
+    HOLDOUT_FILE,
+    SOURCES,
+    RealCase,
+    RealValError,
+    ems_holdout_stems,
+    real_validation_cases,
+    training_exclusions,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def cases(shared_data: Path) -> list[RealCase]:
+    return real_validation_cases(shared_data)
+
+
+def _eval_real():
+    spec = importlib.util.spec_from_file_location("eval_real", REPO / "benchmarks" / "eval_real.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_cases_cover_the_expected_types_and_sources(cases: list[RealCase]) -> None:
+    by = Counter((c.degradation, c.source) for c in cases)
+    assert by[("blur", "M3SVD")] == 45 and by[("ir_noise", "M3SVD")] == 45
+    assert by[("noise+ir_noise", "DRMF/val")] == 6
+    ems = {c.degradation for c in cases if c.source == "EMS/holdout"}
+    assert ems == set(EMS_DEGRADED_FOLDERS.values())
+    # every type but overexposure has a real case with clean ground truth
+    singles = {p for c in cases for p in c.parts}
+    assert singles == {"low_light", "noise", "blur", "haze", "rain", "ir_low_contrast", "ir_noise", "ir_stripe"}
+    assert "overexposure" not in {t for c in cases for t in c.types}
+    assert [c.source for c in cases] == sorted((c.source for c in cases), key=SOURCES.index)  # fixed source order
+    for c in cases:
+        assert c.degradation in TASKS  # prompts exist for it
+        assert c.degradation in suggested_prompts(include_composites=True)
+        assert heldout_prompts(c.degradation)
+
+
+def test_no_duplicates_and_a_fixed_order(shared_data: Path, cases: list[RealCase]) -> None:
+    assert len({c.name for c in cases}) == len(cases)
+    assert len({(c.vis, c.ir) for c in cases}) == len(cases)
+    assert real_validation_cases(shared_data) == cases
+
+
+def test_every_path_exists_and_degraded_files_differ_from_clean(cases: list[RealCase]) -> None:
+    for c in cases:
+        for p in c.files():
+            assert p.is_file(), f"{c.name}: {p}"
+        sizes = {Image.open(p).size for p in c.files()}
+        assert len(sizes) == 1, f"{c.name}: sizes {sizes}"
+        assert c.vis_clean.parent.name == "vis" and c.ir_clean.parent.name == "ir"
+        for mod in ("vis", "ir"):
+            degraded, clean = (c.vis, c.vis_clean) if mod == "vis" else (c.ir, c.ir_clean)
+            assert (degraded != clean) == (mod in c.modalities), c.name
+        assert c.scene == c.vis.stem == c.ir.stem == c.ir_clean.stem
+
+
+def test_ems_cases_are_exactly_the_holdout_stems(cases: list[RealCase]) -> None:
+    stems = [ln.strip() for ln in HOLDOUT_FILE.read_text().splitlines() if ln.strip()]
+    assert list(ems_holdout_stems()) == stems
+    ems = [c for c in cases if c.source == "EMS/holdout"]
+    assert list(dict.fromkeys(c.scene for c in ems)) == stems
+    for c in ems:
+        folder = (c.vis if "vis" in c.modalities else c.ir).parent.name
+        assert EMS_DEGRADED_FOLDERS[folder] == c.degradation
+        assert c.vis_clean.parent.parent.name == "train"
+
+
+def test_exclusions_cover_every_case_file(shared_data: Path, cases: list[RealCase]) -> None:
+    ex = training_exclusions(shared_data)
+    assert set(EXCLUDED_FOLDERS) <= set(ex.folders)
+    for c in cases:
+        for p in c.files():
+            assert ex.excludes(p), f"{c.name}: {p} is not excluded from training"
+    # the same scenes elsewhere (DRMF/train 00005N is EMS hold-out 00005N) and M3SVD_seq too
+    assert ex.excludes("DRMF/train/vis/00005N.png")
+    assert ex.excludes(shared_data / "M3SVD_seq" / "0111_1716" / "vis" / "0000.png")
+    # ... while ordinary training data stays usable
+    train = [shared_data / "EMS" / "train" / "vis" / "00002D.png", shared_data / "RoadScene" / "vis" / "FLIR_00006.jpg",
+             Path("DRMF/train/vis/00003N.png")]
+    assert ex.filter(train) == train
+
+
+def test_missing_data_names_the_folder(tmp_path: Path, shared_data: Path) -> None:
+    with pytest.raises(RealValError, match="not found"):
+        real_validation_cases(tmp_path / "nowhere")
+    root = tmp_path / "data"
+    shutil.copytree(shared_data / "M3SVD", root / "M3SVD", ignore=shutil.ignore_patterns("*.png"))
+    with pytest.raises(RealValError) as e:
+        real_validation_cases(root)
+    assert "M3SVD" in str(e.value)
+    with pytest.raises(RealValError, match="DRMF"):
+        training_exclusions(root)
+
+
+def test_wrong_type_rule_and_prompts_are_fixed(cases: list[RealCase]) -> None:
+    er = _eval_real()
+    for c in cases:
+        wt = er.wrong_type(c)
+        assert wt not in c.types
+        assert modality_of(wt) == modality_of(c.parts[0])
+    first = {c.degradation: c for c in reversed(cases)}
+    assert er.wrong_type(first["ir_noise"]) == "ir_low_contrast"  # M3SVD: ir_noise has stripes too
+    assert er.wrong_type(first["blur"]) == "haze"
+    p1, p2 = er.case_prompts(cases[0], 0), er.case_prompts(cases[0], 0)
+    assert p1 == p2 and p1["heldout"] in heldout_prompts(cases[0].degradation)
+    assert p1["suggested"] == suggested_prompts()["blur"]
+
+
+def test_limit_per_type_spreads_over_sources(cases: list[RealCase]) -> None:
+    er = _eval_real()
+    sel = er.select_cases(cases, 4)
+    by = Counter(c.degradation for c in sel)
+    assert max(by.values()) <= 4 and set(by) == {c.degradation for c in cases}
+    blur = [c for c in sel if c.degradation == "blur"]
+    assert Counter(c.source for c in blur) == {"M3SVD": 2, "EMS/holdout": 2}
+    assert len({c.scene.rsplit("_", 1)[0] for c in blur if c.source == "M3SVD"}) == 2  # two sequences
+    assert [c.name for c in sel] == [c.name for c in cases if c in sel]  # listing order kept
+    assert er.select_cases(cases, None) == cases
