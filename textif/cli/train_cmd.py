@@ -20,6 +20,9 @@ def train(
     devices: Optional[str] = typer.Option(None, "--devices", help="Override devices (e.g. 2 for two processes/GPUs)."),
     accelerator: Optional[str] = typer.Option(None, "--accelerator", help="Override accelerator (cpu, gpu, auto)."),
     strategy: Optional[str] = typer.Option(None, "--strategy", help="Override strategy (e.g. ddp)."),
+    threads: Optional[int] = typer.Option(
+        None, "--threads", help="Override the config's CPU threads per process (e.g. 1 beside other work on a small machine)."
+    ),
     allow_config_change: bool = typer.Option(
         False, "--allow-config-change",
         help="Resume even if the config differs from the checkpoint's (the differing keys are recorded in the export).",
@@ -32,7 +35,8 @@ def train(
         from textif.training.run import train as run_train
 
         dev = int(devices) if devices and devices.isdigit() else devices
-        cfg = load_config(config, max_steps=max_steps, out_dir=out_dir, devices=dev, accelerator=accelerator, strategy=strategy)
+        cfg = load_config(config, max_steps=max_steps, out_dir=out_dir, devices=dev, accelerator=accelerator, strategy=strategy,
+                          threads=threads)
         export = run_train(cfg, resume=None if fresh else (resume or "auto"), progress=not quiet,
                            allow_config_change=allow_config_change)
     typer.echo(f"model written to {export}")
