@@ -156,6 +156,39 @@ def cold_cli(backend: str, threads: int, runs: int = 3) -> float:
     return statistics.median(times)
 
 
+def _png_header(path: Path, w: int, h: int) -> None:
+    """A PNG whose header claims w x h (8-bit gray) with almost no pixel data: enough for the size check."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+                     + chunk(b"IEND", b""))
+
+
+def refusal_cli(runs: int = 3) -> tuple[float, str]:
+    """Median wall time of a ``textif fuse`` process asked to fuse a 15000x15000 (225 MP) pair, which
+    it must refuse from the file headers; and the message it printed."""
+    folder = Path(tempfile.mkdtemp(prefix="bench-225mp-"))
+    for name in ("vis.png", "ir.png"):
+        _png_header(folder / name, 15000, 15000)
+    cmd = [sys.executable, "-m", "textif.cli.main", "fuse", "--vis", str(folder / "vis.png"), "--ir", str(folder / "ir.png"),
+           "-o", str(folder / "out.png"), "-q"]
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    times, message = [], ""
+    for _ in range(runs + 1):  # the first run warms the file cache
+        t0 = time.perf_counter()
+        r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        times.append(time.perf_counter() - t0)
+        if r.returncode == 0:
+            raise RuntimeError("the 225 MP pair was not refused")
+        message = (r.stderr or r.stdout).strip().splitlines()[-1]
+    return statistics.median(times[1:]), message
+
+
 def write_pair(size: str) -> str:
     import numpy as np
 
@@ -241,6 +274,8 @@ def main() -> None:
         print("|---|---:|")
         for backend in ("onnx", "torch"):
             print(f"| {MODES[backend]} | {cold_cli(backend, a.threads):.2f} |", flush=True)
+        seconds, message = refusal_cli()
+        print(f"\nA 15000x15000 (225 MP) pair refused by a cold `textif fuse` in {seconds:.2f} s (median of 3): {message}")
     load = os.getloadavg()
     print(f"\nload average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 

@@ -256,6 +256,37 @@ def test_huge_inputs_are_refused_from_the_header(fusers, tmp_path: Path):
     assert r.exit_code == 2 and "32x32 (0.00102 MP), over the limit of 0.0005 MP" in r.output
 
 
+def test_cold_cli_refuses_a_huge_pair_and_fuses_with_onnx_without_importing_torch(tiny_checkpoint: Path, tmp_path: Path):
+    """The command line itself (not only the API) keeps torch out of the ONNX Runtime path and of the
+    refusal of a huge pair: what a cold ``textif fuse`` costs is mostly imports."""
+    huge = png_header_only(tmp_path / "huge.png", 15000, 15000)
+    v, i = write_pair(tmp_path, "a", 48, 64)
+    textif.load(str(tiny_checkpoint), device="cpu", backend="onnx", progress=False)  # the export is cached
+    from textif.data.prompts import NEUTRAL_PROMPT
+    from textif.models.text import get_text_encoder
+
+    enc = get_text_encoder("minilm")
+    enc._write_disk(NEUTRAL_PROMPT, enc.encode([NEUTRAL_PROMPT])[0])
+    code = (
+        "import sys\n"
+        "from textif.cli.main import main\n"
+        "sys.argv = ['textif', 'fuse', *sys.argv[1:]]\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\nelse:\n    code = 0\n"
+        "print('EXIT', code, ' '.join(m for m in ('torch', 'lightning', 'transformers') if m in sys.modules))\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    messages = {}
+    for vis, expect in ((huge, "EXIT 2"), (v, "EXIT 0")):
+        p = subprocess.run([sys.executable, "-c", code, "--vis", str(vis), "--ir", str(i), "-o", str(tmp_path / "o.png"),
+                            "--model", str(tiny_checkpoint), "--backend", "onnx", "-q"],
+                           capture_output=True, text=True, env=env, timeout=300)
+        last = p.stdout.strip().splitlines()[-1]
+        assert last.split()[:2] == expect.split(), (p.stdout, p.stderr)
+        assert last.split()[2:] == [], f"imported {last.split()[2:]} ({vis.name})"
+        messages[vis.name] = p.stdout + p.stderr
+    assert "225 MP" in messages["huge.png"] and (tmp_path / "o.png").is_file()
+
+
 def test_tiled_fusion_shows_progress(tiny_checkpoint: Path, capsys):
     f = textif.load(str(tiny_checkpoint), device="cpu", backend="torch", progress=True)
     vis, ir = smooth_pair(150, 150)

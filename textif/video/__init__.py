@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 from typing import Any, Iterable, Iterator
 
-from textif.video.fuse import FramePairError, Text, VideoReport, fuse_video, open_source, stream
 from textif.video.io import (
     CODECS,
     VIDEO_EXTENSIONS,
@@ -33,7 +32,25 @@ from textif.video.io import (
     probe,
     read_frames,
 )
-from textif.video.stabilize import StabilizerConfig, TemporalStabilizer
+
+# The fusion half needs torch; it is imported on first use so that ``textif fuse`` on images (which
+# asks textif.video.io whether an input is a video) stays free of torch on the ONNX Runtime path.
+_LAZY = {
+    "FramePairError": "textif.video.fuse", "Text": "textif.video.fuse", "VideoReport": "textif.video.fuse",
+    "fuse_video": "textif.video.fuse", "open_source": "textif.video.fuse", "stream": "textif.video.fuse",
+    "StabilizerConfig": "textif.video.stabilize", "TemporalStabilizer": "textif.video.stabilize",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'textif.video' has no attribute {name!r}")
+
 
 __all__ = [
     "CODECS", "VIDEO_EXTENSIONS", "CodecError", "FramePairError", "StabilizerConfig", "TemporalStabilizer",
@@ -52,12 +69,16 @@ class VideoFuser:
         self.fuser = fuser
 
     def fuse_video(self, vis: str | os.PathLike, ir: str | os.PathLike, out: str | os.PathLike,
-                   text: Text = None, **kwargs: Any) -> VideoReport:
-        """See :func:`textif.video.fuse_video`."""
+                   text: Any = None, **kwargs: Any) -> Any:
+        """See :func:`textif.video.fuse_video` (returns its ``VideoReport``)."""
+        from textif.video.fuse import fuse_video
+
         return fuse_video(self.fuser, vis, ir, out, text, **kwargs)
 
-    def stream(self, pairs: Iterable[tuple[Any, Any]], text: Text = None, **kwargs: Any) -> Iterator[Any]:
+    def stream(self, pairs: Iterable[tuple[Any, Any]], text: Any = None, **kwargs: Any) -> Iterator[Any]:
         """See :func:`textif.video.stream`."""
+        from textif.video.fuse import stream
+
         return stream(self.fuser, pairs, text, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
