@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -22,6 +23,8 @@ def main() -> None:
     ap.add_argument("checkpoint")
     ap.add_argument("eval_dir")
     ap.add_argument("-o", "--output", required=True)
+    ap.add_argument("--intro", default=None, help="a Markdown file with the card's opening paragraph (default: the default model's)")
+    ap.add_argument("--real-eval", default=None, help="benchmarks/eval_real.py's output folder, added as a section")
     ap.add_argument("--package-copy", default=None,
                     help="also write a copy with links rewritten for its folder (e.g. textif/weights/textif-small/MODEL_CARD.md)")
     a = ap.parse_args()
@@ -50,6 +53,11 @@ def main() -> None:
     for i, st in enumerate(chain):
         c = st.get("config", {})
         start = "from scratch" if not st.get("init_from") else f"from the {model_text(st['init_from'], st.get('init_from_config'))}"
+        before = chain[i - 1].get("config", {}).get("model") if i else None
+        if before and c.get("model") != before:
+            start += f", grown into `{c.get('model')}`"
+        if c.get("train_only"):
+            start += f", training only {', '.join(f'`{x}`' for x in c['train_only'])} (the rest frozen)"
         parts.append(
             f"{st.get('stage', i + 1)}. `{st.get('config_file')}`: {st.get('steps')} steps {start} "
             f"(loss weights `{c.get('loss_weights', 'paper')}`, lr {c.get('optim', {}).get('lr')}, "
@@ -70,12 +78,19 @@ def main() -> None:
     o = cfg.get("optim", {})
     mismatch = (f"; then {round(100 * d['mismatch_prob'])} % of all samples get a prompt naming a degradation the input "
                 "does not have, with the input as reference" if d.get("mismatch_prob") else "")
-    card = f"""# Model card: {meta['name']}
-
-The default model of textif: the `{meta['name']}` preset ({meta['parameters'] / 1e6:.2f} M parameters), trained
+    intro = Path(a.intro).read_text().strip() + "\n" if a.intro else f"""The default model of textif: the `{meta['name']}` preset ({meta['parameters'] / 1e6:.2f} M parameters), trained
 from scratch with the paper's losses on the project's shared data (then fine-tuned, see the stages), text encoder `{meta['text_encoder']['name']}`
 ({meta['text_encoder']['dim']}-d, frozen, not part of the weights). Weights are stored in fp16.
+"""
+    real = ""
+    if a.real_eval:
+        real_rel = os.path.relpath(a.real_eval, Path(a.output).parent)
+        body = (Path(a.real_eval) / "report.md").read_text()
+        body = body.replace("](", f"]({Path(real_rel).as_posix()}/").replace(f"]({Path(real_rel).as_posix()}/http", "](http")
+        real = "\n## Real degraded pairs (the issue-9 validation set)\n\n" + body.split("\n", 1)[1] + "\n"
+    card = f"""# Model card: {meta['name']}
 
+{intro}
 ## Training
 
 {stages}| | |
@@ -103,7 +118,7 @@ Reproduce, one stage after the other (each config names the stage it starts from
 Produced by `python benchmarks/eval_model.py` (figures measured on the development machine, CPU).
 
 {report}
-
+{real}
 ## Limits
 
 - Trained for a short time on a CPU, on small public sets (a few hundred pairs): restoration of
