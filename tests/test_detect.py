@@ -13,7 +13,7 @@ import torch
 from typer.testing import CliRunner
 
 from tests.conftest import REPO, smooth_pair
-from textif.core.errors import ModelNotFoundError
+from textif.core.errors import ModelNotFoundError, TextIFError
 from textif.core.registry import UnknownNameError
 from textif.data.degradations import DEGRADATIONS, IR_DEGRADATIONS, VIS_DEGRADATIONS
 from textif.data.prompts import NEUTRAL_PROMPT, suggested_prompts
@@ -244,6 +244,12 @@ def test_fuse_text_auto_cli(tiny_checkpoint: Path, tiny_detector: Path, tmp_path
         rows = [json.loads(x) for x in (out / "diagnosis.jsonl").read_text().splitlines()]
         assert [x["name"] for x in rows] == ["p1", "p2"] and rows[0]["text"] == det_text
         assert sorted(p.name for p in out.glob("*.png")) == ["p1.png", "p2.png"]
+        pytest.importorskip("av")  # frame folders to a video: diagnosed per clip, the sentence printed
+        r = runner.invoke(app, ["fuse", "--vis-dir", str(tmp_path / "in" / "vis"), "--ir-dir", str(tmp_path / "in" / "ir"),
+                                "-o", str(tmp_path / "clip.mkv"), "--fps", "5", "--codec", "ffv1", "--text", "auto",
+                                "--model", str(tiny_checkpoint), "-q"])
+        assert r.exit_code == 0, r.output
+        assert r.stdout.splitlines()[0] == f"text (auto): {det_text}" and (tmp_path / "clip.mkv").is_file()
     finally:
         diag.default_detector.cache_clear()
 
@@ -259,6 +265,51 @@ def test_fuse_auto_api_uses_the_detector_sentence(tiny_fuser, tiny_detector: Pat
     assert resolve_text("the visible image is too dark", vis, ir, detector=det) == ("the visible image is too dark", None)
     assert resolve_text(" Auto ", vis, ir, detector=det)[0] == d.text
 
+
+
+def test_fuser_text_auto_diagnoses_each_pair(tiny_checkpoint: Path, tiny_detector: Path, tmp_path: Path):
+    """``fuse(..., text="auto")`` on a fuser from textif.load uses the detector's sentence (numpy, tensor
+    and file inputs); a bare Fuser says how to enable it instead of encoding the word "auto"."""
+    import torch
+
+    import textif
+    from textif.detect import enable_auto
+    from textif.inference.fuser import load as bare_load
+
+    det = Detector.load(tiny_detector)
+    vis, ir = smooth_pair(64, 96)
+    fuser = textif.load(str(tiny_checkpoint), device="cpu", backend="torch", progress=False)
+    assert fuser.text_resolver is not None
+    enable_auto(fuser, det)  # the tiny detector instead of the shipped one
+    sentence = det.diagnose(vis, ir).text
+    np.testing.assert_allclose(fuser.fuse(vis, ir, "auto"), fuser.fuse(vis, ir, sentence), atol=1e-6)
+    assert fuser.last_text == sentence
+    vt = torch.from_numpy(vis).permute(2, 0, 1)[None]
+    it = torch.from_numpy(ir)[None, None]
+    torch.testing.assert_close(fuser.fuse_tensor(vt, it, " AUTO "), fuser.fuse_tensor(vt, it, sentence))
+    with pytest.raises(TextIFError, match="one pair at a time; got a batch of 2"):
+        fuser.fuse_tensor(vt.repeat(2, 1, 1, 1), it.repeat(2, 1, 1, 1), "auto")
+    bare = bare_load(str(tiny_checkpoint), device="cpu", backend="torch", progress=False)
+    with pytest.raises(TextIFError, match=r"needs the degradation detector.*enable_auto"):
+        bare.fuse(vis, ir, "auto")
+
+
+def test_video_text_auto_diagnoses_once_per_clip(tiny_checkpoint: Path, tiny_detector: Path, tmp_path: Path):
+    pytest.importorskip("av")
+    import textif
+    from textif.detect import enable_auto
+    from textif.video import stream
+
+    det = Detector.load(tiny_detector)
+    calls = []
+    fuser = enable_auto(textif.load(str(tiny_checkpoint), device="cpu", backend="torch", progress=False), det)
+    resolver = fuser.text_resolver
+    fuser.text_resolver = lambda v, i: calls.append(1) or resolver(v, i)
+    frames = [smooth_pair(48, 64, seed=0)] * 4
+    out = list(stream(fuser, frames, "auto", stabilize=False))
+    assert len(out) == 4 and len(calls) == 1
+    expected = fuser.fuse(frames[0][0], frames[0][1], det.diagnose(*frames[0]).text)
+    np.testing.assert_allclose(out[0].astype(np.float32), expected.astype(np.float32), atol=2e-6)
 
 # ----------------------------------------------------------------------------- web (no server)
 def test_web_detect_and_auto_prompt(tiny_fuser, tiny_detector: Path, tmp_path: Path, monkeypatch):

@@ -15,7 +15,6 @@ from typing import Any
 __version__ = "0.1.0"
 
 _LAZY = {
-    "load": "textif.inference.fuser",
     "Fuser": "textif.inference.fuser",
     "create_model": "textif.models",
     "list_models": "textif.models",
@@ -24,7 +23,23 @@ _LAZY = {
     "TextIFError": "textif.core.errors",
 }
 
-__all__ = sorted(_LAZY) + ["__version__"]
+__all__ = sorted([*_LAZY, "load"]) + ["__version__"]
+
+
+def load(model: Any = None, **kwargs: Any) -> Any:
+    """:func:`textif.inference.fuser.load` (same arguments), with ``text="auto"`` wired to the shipped
+    degradation detector (:mod:`textif.detect`, imported the first time "auto" is used)."""
+    from textif.inference.fuser import load as _load
+
+    fuser = _load(model, **kwargs)
+    fuser.text_resolver = _auto_sentence
+    return fuser
+
+
+def _auto_sentence(vis: Any, ir: Any) -> str:
+    from textif.detect import auto_text
+
+    return auto_text(vis, ir)
 
 
 def __getattr__(name: str) -> Any:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -122,7 +122,18 @@ def fuse(
             max_megapixels=max_megapixels or None, threads=threads, progress=not quiet,
         )
         if video is not None:
-            video.run(fuser, text, resize_ir_to_vis=resize_ir_to_vis, stabilize=stabilize, quiet=quiet)
+            clip_text: Any = text
+            if _auto(text):  # diagnosed once per clip (and at scene changes), not per frame
+                from textif.detect import text_resolver
+
+                pick = text_resolver()
+
+                def clip_text(v: Any, i: Any) -> str:
+                    sentence = pick(v, i)
+                    typer.echo(f"text (auto): {sentence}")
+                    return sentence
+
+            video.run(fuser, clip_text, resize_ir_to_vis=resize_ir_to_vis, stabilize=stabilize, quiet=quiet)
             return
         if single:
             assert vis is not None and ir is not None

@@ -26,7 +26,7 @@ class VideoJob:
     fps: Optional[float]
     sync: str
 
-    def run(self, fuser: Any, text: Optional[str], *, resize_ir_to_vis: bool, stabilize: bool, quiet: bool) -> None:
+    def run(self, fuser: Any, text: Any, *, resize_ir_to_vis: bool, stabilize: bool, quiet: bool) -> None:
         from textif.video import fuse_video
 
         r = fuse_video(

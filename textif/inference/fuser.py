@@ -15,12 +15,13 @@ cached sentence, files are fused without importing torch at all (a fast cold sta
 """
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
 import numpy as np
 
@@ -28,6 +29,8 @@ from textif.core.errors import ImageReadError, SizeMismatchError, TextEncoderErr
 from textif.core.io import list_images, read_image_with_info, write_image
 from textif.inference.tiling import padded_forward, tile_grid, tiled_forward
 from textif.runtime.base import BACKENDS, BackendError, ModelInfo, bundled_folder, cache_root
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -220,6 +223,10 @@ class Fuser:
         else:
             self.runner = self._make_runner(str(backend))
         self.backend: str = self.runner.name
+        # text="auto": a (vis, ir) -> sentence callable (textif.load wires in the degradation
+        # detector of textif.detect, which this layer never imports); the sentence used last.
+        self.text_resolver: Callable[[Any, Any], str] | None = None
+        self.last_text: str | None = None
 
     # ------------------------------------------------------------------ backends
     def _make_runner(self, backend: str) -> Any:
@@ -388,8 +395,25 @@ class Fuser:
         Returns ``(B, 3, H, W)`` float32 in [0, 1] on the fuser's device.
         """
         self.check_trained()
-        out = self._run(vis, ir, text, tile)
+        out = self._run(vis, ir, self._resolve_text(text, vis, ir), tile)
         return out.to(self.device)
+
+    def _resolve_text(self, text: Any, vis: Any, ir: Any) -> Any:
+        """``text`` unchanged unless it is ``"auto"`` (any case): then the sentence ``text_resolver``
+        chooses for this pair (``vis: (1, 3, H, W)``, ``ir: (1, 1, H, W)``, numpy or torch)."""
+        if not (isinstance(text, str) and text.strip().lower() == "auto"):
+            return text
+        if self.text_resolver is None:
+            raise TextIFError('text="auto" needs the degradation detector: load the fuser with textif.load(...) '
+                              "or call textif.detect.enable_auto(fuser)")
+        if vis.shape[0] != 1:
+            raise TextIFError(f'text="auto" diagnoses one pair at a time; got a batch of {vis.shape[0]}')
+        if isinstance(vis, np.ndarray):  # the detector takes (H, W, 3) / (H, W) arrays
+            vis, ir = vis[0].transpose(1, 2, 0), ir[0, 0]
+        sentence = self.text_resolver(vis, ir)
+        self.last_text = sentence
+        log.info("text (auto): %s", sentence)
+        return sentence
 
     def _run(self, vis: Any, ir: Any, text: Any, tile: int | None) -> Any:
         """Fuse ``vis: (B, 3, H, W)`` and ``ir: (B, 1, H, W)`` (numpy or torch); clamp to [0, 1]."""
@@ -548,7 +572,7 @@ class Fuser:
             it = _resize(it, tuple(vt.shape[-2:]))
         if vt.shape[0] != it.shape[0]:
             raise SizeMismatchError(f"batch sizes differ: visible {vt.shape[0]}, infrared {it.shape[0]}")
-        out = self._run(vt, it, text, tile)
+        out = self._run(vt, it, self._resolve_text(text, vt, it), tile)
         return _luma(out) if v.gray else out
 
     def _as_input(self, x: Any, role: str) -> _Input:

@@ -124,7 +124,9 @@ def stream(
             ``(vis, ir)``: numpy ``(H, W, 3)``/``(H, W)`` uint8, uint16 or float in [0, 1], or float
             tensors ``(1, C, H, W)``. Colour infrared is reduced to its luminance.
         text: a sentence, ``None`` (neutral), or ``f(vis, ir) -> sentence`` called on the first pair
-            and at each scene change. The sentence is encoded once (per scene), never per frame.
+            and at each scene change; ``"auto"`` uses the fuser's ``text_resolver`` (the degradation
+            detector, for a fuser from :func:`textif.load`) that way. The sentence is encoded once
+            (per scene), never per frame.
         resize_ir_to_vis: resize infrared frames to the visible size when they differ in resolution;
             otherwise a size difference raises :class:`~textif.core.errors.SizeMismatchError`.
         stabilize: smooth the low-frequency part of the fusion over time (``True``: default settings,
@@ -140,6 +142,11 @@ def stream(
     if stabilize:
         stab = TemporalStabilizer(stabilize if isinstance(stabilize, StabilizerConfig) else None)
     emb: Optional[Tensor] = None
+    if isinstance(text, str) and text.strip().lower() == "auto":
+        text = getattr(fuser, "text_resolver", None)
+        if text is None:
+            raise TextIFError('text="auto" needs the degradation detector: load the fuser with textif.load(...) '
+                              "or call textif.detect.enable_auto(fuser)")
     detector = text if callable(text) else None
     size: Optional[tuple[int, int]] = None
     for k, pair in enumerate(pairs):
