@@ -136,6 +136,8 @@ Produced by `python benchmarks/eval_model.py` (figures measured on the developme
         # the copy shipped beside the weights links back into docs/
         up = Path(*[".."] * len(Path(a.package_copy).resolve().parent.relative_to(REPO).parts), Path(a.output).resolve().parent.relative_to(REPO))
         copy = card.replace(f"]({rel}/", f"]({up.as_posix()}/{rel}/").replace("](training-history.md)", f"]({up.as_posix()}/training-history.md)")
+        if a.real_eval:
+            copy = copy.replace(f"]({Path(real_rel).as_posix()}/", f"]({up.as_posix()}/{Path(real_rel).as_posix()}/")
         Path(a.package_copy).write_text(copy)
         print(f"wrote {a.package_copy}")
 
