@@ -284,6 +284,15 @@ def test_fuser_text_auto_diagnoses_each_pair(tiny_checkpoint: Path, tiny_detecto
     sentence = det.diagnose(vis, ir).text
     np.testing.assert_allclose(fuser.fuse(vis, ir, "auto"), fuser.fuse(vis, ir, sentence), atol=1e-6)
     assert fuser.last_text == sentence
+    from textif.core.io import read_image
+
+    folder = tmp_path / "pairs"
+    v_path, i_path = write_pair(folder, "p1")
+    fuser.last_text = None
+    report = fuser.fuse_folder(folder / "vis", folder / "ir", tmp_path / "out", "auto", progress=False)
+    assert report.ok and fuser.last_text == det.diagnose(v_path, i_path).text  # diagnosed per pair, not encoded
+    expected = fuser.fuse(read_image(v_path, channels=3), read_image(i_path, channels=1), fuser.last_text)
+    assert np.abs(read_image(report.written[0], channels=3) - expected).max() <= 1 / 255 + 1e-6
     vt = torch.from_numpy(vis).permute(2, 0, 1)[None]
     it = torch.from_numpy(ir)[None, None]
     torch.testing.assert_close(fuser.fuse_tensor(vt, it, " AUTO "), fuser.fuse_tensor(vt, it, sentence))

@@ -29,6 +29,7 @@ __all__ = [
     "read_image_with_info",
     "write_image",
     "list_images",
+    "pair_folders",
     "to_gray",
     "to_rgb",
 ]
@@ -233,3 +234,24 @@ def list_images(folder: str | os.PathLike) -> dict[str, Path]:
                 raise ImageReadError(f"{d}: two images share the name {f.stem!r} ({out[f.stem].name}, {f.name})")
             out[f.stem] = f
     return out
+
+
+def pair_folders(vis_dir: str | os.PathLike, ir_dir: str | os.PathLike) -> tuple[list[tuple[str, Path, Path]], list[tuple[str, str]]]:
+    """The images of two folders matched by file stem: ``[(stem, vis, ir)]`` in stem order, and the
+    files without a partner as ``[(file name, message)]`` (visible ones first). Every folder job
+    (``Fuser.fuse_folder``, the Ray engine, ``textif detect``) pairs its inputs here.
+
+    Raises:
+        ImageReadError: a folder is missing, has no images, or has two images with one stem.
+    """
+    vis_files, ir_files = list_images(vis_dir), list_images(ir_dir)
+    if not vis_files:
+        raise ImageReadError(f"{vis_dir}: no images found")
+    if not ir_files:
+        raise ImageReadError(f"{ir_dir}: no images found")
+    unmatched = [(vis_files[s].name, f"{vis_files[s]}: no infrared image named {s}.* in {ir_dir}")
+                 for s in sorted(set(vis_files) - set(ir_files))]
+    unmatched += [(ir_files[s].name, f"{ir_files[s]}: no visible image named {s}.* in {vis_dir}")
+                  for s in sorted(set(ir_files) - set(vis_files))]
+    pairs = [(s, vis_files[s], ir_files[s]) for s in sorted(set(vis_files) & set(ir_files))]
+    return pairs, unmatched

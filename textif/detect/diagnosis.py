@@ -24,8 +24,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from textif.core.errors import ImageReadError, TextIFError
-from textif.core.io import list_images, read_image
+from textif.core.errors import TextIFError
+from textif.core.io import pair_folders, read_image  # pair_folders: re-exported by textif.detect
 from textif.data.degradations import NEUTRAL_TASK, composite_name, split_task
 from textif.data.prompts import suggested_prompts
 from textif.models.detector import DetectorCheckpoint, detector_views, load_detector
@@ -231,25 +231,6 @@ class FolderDiagnosis:
     diagnoses: list[Diagnosis] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (name, message)
     seconds: float = 0.0
-
-
-def pair_folders(vis_dir: str | os.PathLike, ir_dir: str | os.PathLike) -> tuple[list[tuple[str, Path, Path]], list[tuple[str, str]]]:
-    """Pairs matched by file stem ``[(stem, vis, ir)]`` and the unmatched files ``[(name, message)]``.
-
-    Raises:
-        ImageReadError: a folder has no images.
-    """
-    vis_files, ir_files = list_images(vis_dir), list_images(ir_dir)
-    if not vis_files:
-        raise ImageReadError(f"{vis_dir}: no images found")
-    if not ir_files:
-        raise ImageReadError(f"{ir_dir}: no images found")
-    failed = [(vis_files[s].name, f"{vis_files[s]}: no infrared image named {s}.* in {ir_dir}")
-              for s in sorted(set(vis_files) - set(ir_files))]
-    failed += [(ir_files[s].name, f"{ir_files[s]}: no visible image named {s}.* in {vis_dir}")
-               for s in sorted(set(ir_files) - set(vis_files))]
-    pairs = [(s, vis_files[s], ir_files[s]) for s in sorted(set(vis_files) & set(ir_files))]
-    return pairs, failed
 
 
 def diagnose_folder(vis_dir: str | os.PathLike, ir_dir: str | os.PathLike, *, detector: Detector | None = None,

@@ -1,17 +1,13 @@
-"""Which pairs a folder job fuses: matched by file stem exactly as :meth:`Fuser.fuse_folder` does.
-
-The matching below mirrors the body of ``Fuser.fuse_folder`` (same listing, same order, same
-messages for unmatched files); ``tests/test_distributed.py`` checks that the two agree. Once
-``textif.inference.fuser`` exposes this step as a function, :func:`match_pairs` should call it.
-"""
+"""Which pairs a folder job fuses: matched by file stem with :func:`textif.core.io.pair_folders`,
+as :meth:`Fuser.fuse_folder` does (same order, same messages for unmatched files)."""
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from textif.core.errors import ImageReadError, TextIFError
-from textif.core.io import list_images
+from textif.core.errors import TextIFError
+from textif.core.io import pair_folders
 
 __all__ = ["PairPlan", "match_pairs"]
 
@@ -47,27 +43,19 @@ def match_pairs(
         ImageReadError: a folder is missing, empty of images, or has two images with one stem.
         TextIFError: the output folder cannot be created.
     """
-    vis_files, ir_files = list_images(vis_dir), list_images(ir_dir)
-    if not vis_files:
-        raise ImageReadError(f"{vis_dir}: no images found")
-    if not ir_files:
-        raise ImageReadError(f"{ir_dir}: no images found")
+    pairs, unmatched = pair_folders(vis_dir, ir_dir)
     out = Path(out_dir)
     if create:
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise TextIFError(f"{out}: cannot create output folder ({e.strerror or e})") from None
-    plan = PairPlan()
-    for stem in sorted(set(vis_files) - set(ir_files)):
-        plan.unmatched.append((vis_files[stem].name, f"{vis_files[stem]}: no infrared image named {stem}.* in {ir_dir}"))
-    for stem in sorted(set(ir_files) - set(vis_files)):
-        plan.unmatched.append((ir_files[stem].name, f"{ir_files[stem]}: no visible image named {stem}.* in {vis_dir}"))
+    plan = PairPlan(unmatched=unmatched)
     out_abs = out.resolve()
-    for stem in sorted(set(vis_files) & set(ir_files)):
+    for stem, vis, ir in pairs:
         target = out / f"{stem}{suffix}"
         if target.exists() and not overwrite:
             plan.skipped.append(target)
             continue
-        plan.todo.append((stem, vis_files[stem].resolve(), ir_files[stem].resolve(), out_abs / f"{stem}{suffix}"))
+        plan.todo.append((stem, vis.resolve(), ir.resolve(), out_abs / f"{stem}{suffix}"))
     return plan

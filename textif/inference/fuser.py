@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable, Literal
 import numpy as np
 
 from textif.core.errors import ImageReadError, SizeMismatchError, TextEncoderError, TextIFError, UntrainedModelError
-from textif.core.io import list_images, read_image_with_info, write_image
+from textif.core.io import pair_folders, read_image_with_info, write_image
 from textif.inference.tiling import padded_forward, tile_grid, tiled_forward
 from textif.runtime.base import BACKENDS, BackendError, ModelInfo, bundled_folder, cache_root
 
@@ -401,7 +401,7 @@ class Fuser:
     def _resolve_text(self, text: Any, vis: Any, ir: Any) -> Any:
         """``text`` unchanged unless it is ``"auto"`` (any case): then the sentence ``text_resolver``
         chooses for this pair (``vis: (1, 3, H, W)``, ``ir: (1, 1, H, W)``, numpy or torch)."""
-        if not (isinstance(text, str) and text.strip().lower() == "auto"):
+        if not _is_auto(text):
             return text
         if self.text_resolver is None:
             raise TextIFError('text="auto" needs the degradation detector: load the fuser with textif.load(...) '
@@ -508,37 +508,28 @@ class Fuser:
         Existing outputs are skipped unless ``overwrite``. Unmatched stems are reported as failures.
         """
         self.check_trained()
-        vis_files, ir_files = list_images(vis_dir), list_images(ir_dir)
-        if not vis_files:
-            raise ImageReadError(f"{vis_dir}: no images found")
-        if not ir_files:
-            raise ImageReadError(f"{ir_dir}: no images found")
+        pairs, unmatched = pair_folders(vis_dir, ir_dir)
         out = Path(out_dir)
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise TextIFError(f"{out}: cannot create output folder ({e.strerror or e})") from None
-        report = FolderReport()
-        for stem in sorted(set(vis_files) - set(ir_files)):
-            report.failed.append((vis_files[stem].name, f"{vis_files[stem]}: no infrared image named {stem}.* in {ir_dir}"))
-        for stem in sorted(set(ir_files) - set(vis_files)):
-            report.failed.append((ir_files[stem].name, f"{ir_files[stem]}: no visible image named {stem}.* in {vis_dir}"))
-        stems = sorted(set(vis_files) & set(ir_files))
+        report = FolderReport(failed=unmatched)
         t0 = time.perf_counter()
-        emb = self.embedding(text)
+        emb = text if _is_auto(text) else self.embedding(text)  # "auto": a sentence per pair
         from tqdm.auto import tqdm
 
         saved = self.progress
         self.progress = saved and progress
         try:
-            for stem in tqdm(stems, desc="fusing", unit="pair", disable=not progress, dynamic_ncols=True):
+            for stem, vis_path, ir_path in tqdm(pairs, desc="fusing", unit="pair", disable=not progress, dynamic_ncols=True):
                 target = out / f"{stem}{suffix}"
                 if target.exists() and not overwrite:
                     report.skipped.append(target)
                     continue
                 try:
-                    v = self._as_input(vis_files[stem], "visible")
-                    i = self._as_input(ir_files[stem], "infrared")
+                    v = self._as_input(vis_path, "visible")
+                    i = self._as_input(ir_path, "infrared")
                     fused = self._fuse_inputs(v, i, emb, resize_ir_to_vis)
                     del v, i
                     _write(fused, target, bit_depth)
@@ -548,7 +539,7 @@ class Fuser:
                 except Exception as e:  # noqa: BLE001 - e.g. out of memory on one huge pair: report it, go on
                     why = (str(e).strip().splitlines() or [""])[0][:200]
                     what = "out of memory" if isinstance(e, MemoryError) else type(e).__name__
-                    report.failed.append((stem, f"{vis_files[stem]}: fusion failed ({what}{': ' + why if why else ''})"))
+                    report.failed.append((stem, f"{vis_path}: fusion failed ({what}{': ' + why if why else ''})"))
         finally:
             self.progress = saved
         report.seconds = time.perf_counter() - t0
@@ -621,6 +612,11 @@ def _auto_wants_onnx(device: str, precision: str, model: Any) -> bool:
     if isinstance(model, ModelInfo):
         return True
     return getattr(model, "path", None) is not None and ModelInfo.from_folder(model.path) is not None
+
+
+def _is_auto(text: Any) -> bool:
+    """``text="auto"`` (any case, blanks around it ignored) asks for the diagnosed sentence."""
+    return isinstance(text, str) and text.strip().lower() == "auto"
 
 
 def _disk_cached_embedding(encoder: str, path: Any, text: str, dim: int) -> np.ndarray | None:
