@@ -10,6 +10,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from textif.ops.tiles import tile_starts
+
 __all__ = ["padded_forward", "tiled_forward", "tile_grid", "pad_to_multiple_np"]
 
 FuseFn = Callable[[Any, Any], Any]
@@ -44,25 +46,12 @@ def padded_forward(fn: FuseFn, vis: Any, ir: Any, multiple: int) -> Any:
     return fn(v, i)[..., :h, :w]
 
 
-def _tile_starts(length: int, tile: int, overlap: int) -> list[int]:
-    """Same as :func:`textif.ops.geometry.tile_starts` (pure Python, so the numpy path needs no torch)."""
-    if tile >= length:
-        return [0]
-    if not 0 <= overlap < tile:
-        raise ValueError(f"tile overlap must be in [0, tile), got overlap={overlap}, tile={tile}")
-    stride = tile - overlap
-    n = -(-(length - tile) // stride) + 1
-    if n == 1:
-        return [0]
-    return [round(i * (length - tile) / (n - 1)) for i in range(n)]
-
-
 def tile_grid(h: int, w: int, tile: int, overlap: int) -> tuple[list[int], list[int]]:
     """Tile start rows and columns for an ``h x w`` image (one tile each way when it fits)."""
     if tile < 16:
         raise ValueError(f"tile must be at least 16 pixels, got {tile}")
     overlap = max(0, min(overlap, tile // 2))
-    return _tile_starts(h, tile, overlap), _tile_starts(w, tile, overlap)
+    return tile_starts(h, tile, overlap), tile_starts(w, tile, overlap)
 
 
 def _ramp(n: int, overlap: int, lo: bool, hi: bool) -> np.ndarray:

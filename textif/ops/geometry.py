@@ -5,6 +5,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from textif.ops.tiles import tile_starts
+
 __all__ = ["pad_to_multiple", "PadToMultiple", "tile_starts", "blend_window"]
 
 
@@ -32,21 +34,6 @@ class PadToMultiple(nn.Module):
 
     def forward(self, x: Tensor) -> tuple[Tensor, tuple[int, int]]:
         return pad_to_multiple(x, self.multiple)
-
-
-def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
-    """Start offsets of tiles of size ``tile`` covering ``[0, length)`` with at least ``overlap``
-    pixels shared between neighbours; the last tile ends exactly at ``length``."""
-    if tile >= length:
-        return [0]
-    if not 0 <= overlap < tile:
-        raise ValueError(f"tile overlap must be in [0, tile), got overlap={overlap}, tile={tile}")
-    stride = tile - overlap
-    n = -(-(length - tile) // stride) + 1
-    if n == 1:
-        return [0]
-    # spread the tiles evenly so every overlap is >= the requested one
-    return [round(i * (length - tile) / (n - 1)) for i in range(n)]
 
 
 def blend_window(
