@@ -67,3 +67,17 @@ def tiny_fuser(tiny_checkpoint: Path):
     import textif
 
     return textif.load(str(tiny_checkpoint), device="cpu")
+
+
+def png_header_only(path: Path, w: int, h: int) -> Path:
+    """A PNG whose header claims ``w x h`` (and whose pixel data is missing): only a header check can size it."""
+    import struct
+    import zlib
+
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)
+    def chunk_bytes(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk_bytes(b"IHDR", ihdr) + chunk_bytes(b"IDAT", zlib.compress(b"\0" * 64))
+                     + chunk_bytes(b"IEND", b""))
+    return path

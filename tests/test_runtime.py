@@ -3,10 +3,8 @@ and the inference seams of issue 14 (NaN inputs, umask, folder runs, devices, pu
 from __future__ import annotations
 
 import os
-import struct
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 
 import cv2
@@ -20,7 +18,7 @@ from textif.cli.main import app
 from textif.core.errors import ImageReadError, SizeMismatchError, TextIFError
 from textif.inference.fuser import ImageTooLargeError
 from textif.runtime.base import BackendError
-from tests.conftest import REPO, smooth_pair
+from tests.conftest import REPO, png_header_only, smooth_pair
 
 pytest.importorskip("onnxruntime", reason='the ONNX backend needs pip install "textif[onnx]"')
 pytest.importorskip("onnx")
@@ -221,17 +219,6 @@ def test_onnx_file_path_never_imports_torch_and_torch_path_no_lightning(tiny_che
 
 
 # ------------------------------------------------------------------ limits and progress
-def png_header_only(path: Path, w: int, h: int) -> Path:
-    """A PNG whose header claims ``w x h`` (and whose pixel data is missing): only a header check can size it."""
-    ihdr = struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)
-    def chunk_bytes(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk_bytes(b"IHDR", ihdr) + chunk_bytes(b"IDAT", zlib.compress(b"\0" * 64))
-                     + chunk_bytes(b"IEND", b""))
-    return path
-
-
 def test_huge_inputs_are_refused_from_the_header(fusers, tmp_path: Path):
     huge = png_header_only(tmp_path / "huge.png", 15000, 15000)
     _, i = write_pair(tmp_path, "a", 32, 32)

@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 if __name__ == "__main__":  # run as a script: make `tests.conftest` importable
     sys.path.insert(0, str(REPO))
 
-from tests.conftest import smooth_pair  # noqa: E402
+from tests.conftest import png_header_only, smooth_pair  # noqa: E402
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 CHROMIUM = Path("/usr/bin/chromium")
@@ -148,6 +148,10 @@ def test_service_messages_are_one_line(tiny_checkpoint: Path, tmp_path: Path):
             ({"path": str(junk), "orig_name": "notes.txt"}, {"path": str(i), "orig_name": "i.png"}),
         "the visible image 'big.png' is 120×120 (0.0144 MP); this server accepts at most 0.01 MP per image":
             ({"path": str(big_v), "orig_name": "big.png"}, {"path": str(big_i), "orig_name": "bigi.png"}),
+        # over PIL's decompression-bomb limit: refused from the header, with the pixel count it states
+        "the visible image 'huge.png' is about 225 MP; this server accepts at most 0.01 MP per image":
+            ({"path": str(png_header_only(tmp_path / "huge.png", 15000, 15000)), "orig_name": "huge.png"},
+             {"path": str(i), "orig_name": "i.png"}),
         "this server accepts uploads of at most 0.05 MB":
             ({"path": str(noise), "orig_name": "noise.png"}, {"path": str(i), "orig_name": "i.png"}),
     }

@@ -30,6 +30,7 @@ __all__ = [
     "write_image",
     "list_images",
     "pair_folders",
+    "header_size",
     "to_gray",
     "to_rgb",
 ]
@@ -255,3 +256,27 @@ def pair_folders(vis_dir: str | os.PathLike, ir_dir: str | os.PathLike) -> tuple
                   for s in sorted(set(ir_files) - set(vis_files))]
     pairs = [(s, vis_files[s], ir_files[s]) for s in sorted(set(vis_files) & set(ir_files))]
     return pairs, unmatched
+
+
+def header_size(path: Path) -> tuple[int, int] | None:
+    """``(width, height)`` from the file header without decoding; ``(0, pixels)`` for an image over PIL's
+    decompression-bomb limit (only its pixel count is known); ``None`` when PIL cannot tell. The size
+    checks of the CLI, the API and the web app read it before any pixel is decoded."""
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover
+        return None
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as im:
+                return int(im.size[0]), int(im.size[1])
+    except Image.DecompressionBombError as e:
+        import re
+
+        m = re.search(r"\((\d+) pixels\)", str(e))
+        return 0, int(m.group(1)) if m else 1 << 40  # sides unknown: (0, pixel count)
+    except Exception:  # noqa: BLE001 - not readable by PIL: the decoder decides and explains
+        return None

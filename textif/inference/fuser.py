@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable, Literal
 import numpy as np
 
 from textif.core.errors import ImageReadError, SizeMismatchError, TextEncoderError, TextIFError, UntrainedModelError
-from textif.core.io import pair_folders, read_image_with_info, write_image
+from textif.core.io import header_size, pair_folders, read_image_with_info, write_image
 from textif.inference.tiling import padded_forward, tile_grid, tiled_forward
 from textif.runtime.base import BACKENDS, BackendError, ModelInfo, bundled_folder, cache_root
 
@@ -569,7 +569,7 @@ class Fuser:
     def _as_input(self, x: Any, role: str) -> _Input:
         """Convert one input (checking its size against ``max_megapixels`` first)."""
         if isinstance(x, (str, os.PathLike)):
-            wh = _header_size(Path(x))
+            wh = header_size(Path(x))
             if wh is not None:
                 self.check_size(wh[0], wh[1], f"{role} image {x}")
             arr, info = read_image_with_info(x)
@@ -591,7 +591,7 @@ def check_image_file(path: str | os.PathLike, role: str = "input",
                      max_megapixels: float | None = DEFAULT_MAX_MEGAPIXELS) -> None:
     """Refuse an image file over ``max_megapixels`` from its header alone (before any model is
     loaded or any pixel decoded). Raises :class:`ImageTooLargeError`; files PIL cannot size pass."""
-    wh = _header_size(Path(path))
+    wh = header_size(Path(path))
     if wh is None or not max_megapixels:
         return
     px = wh[0] * wh[1] if wh[0] else wh[1]
@@ -642,29 +642,6 @@ def _too_large(label: str, w: int | None, h: int | None, limit: float, pixels: i
     size = f"{w}x{h} ({px / 1e6:.3g} MP)" if w and h else f"about {px / 1e6:.3g} MP"
     return (f"{label} is {size}, over the limit of {limit:g} MP per image; raise it with --max-megapixels "
             "(max_megapixels= in the API) if this machine has the memory, or fuse a smaller image")
-
-
-def _header_size(path: Path) -> tuple[int, int] | None:
-    """``(width, height)`` from the file header without decoding; ``(0, pixels)`` for an image over PIL's
-    decompression-bomb limit (only its pixel count is known); ``None`` when PIL cannot tell."""
-    try:
-        from PIL import Image
-    except ImportError:  # pragma: no cover
-        return None
-    import warnings
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with Image.open(path) as im:
-                return int(im.size[0]), int(im.size[1])
-    except Image.DecompressionBombError as e:
-        import re
-
-        m = re.search(r"\((\d+) pixels\)", str(e))
-        return 0, int(m.group(1)) if m else 1 << 40  # sides unknown: (0, pixel count)
-    except Exception:  # noqa: BLE001 - not readable by PIL: the decoder decides and explains
-        return None
 
 
 # ---------------------------------------------------------------------- conversions

@@ -34,7 +34,6 @@ import shutil
 import tempfile
 import threading
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
@@ -42,7 +41,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 import numpy as np
 
 from textif.core.errors import ImageReadError, TextIFError
-from textif.core.io import read_image, write_image
+from textif.core.io import header_size, read_image, write_image
 from textif.data.prompts import NEUTRAL_PROMPT, suggested_prompts
 from textif.inference.fuser import Fuser, load
 from textif.web.cache import CachedResult, ResultCache, result_key
@@ -166,23 +165,6 @@ def _payload_file(payload: Any, role: str, scratch: Path) -> tuple[Path, str] | 
     raise WebInputError(f"the {role} image has an unsupported form ({type(payload).__name__})")
 
 
-def _header_size(path: Path) -> tuple[int, int] | None:
-    """``(width, height)`` from the file header without decoding the pixels; ``None`` if unknown."""
-    try:
-        from PIL import Image
-    except ImportError:  # pragma: no cover
-        return None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with Image.open(path) as im:
-                return int(im.size[0]), int(im.size[1])
-    except Image.DecompressionBombError:
-        return (1 << 30, 1 << 30)  # far over any limit; reported as too large
-    except Exception:  # noqa: BLE001 - not readable by PIL: let read_image decide and explain
-        return None
-
-
 def _check_limits(path: Path, name: str, role: str, limits: WebLimits) -> None:
     try:
         size = path.stat().st_size
@@ -195,8 +177,8 @@ def _check_limits(path: Path, name: str, role: str, limits: WebLimits) -> None:
         )
     if size == 0:
         raise WebInputError(f"the {role} file {name!r} is empty")
-    wh = _header_size(path)
-    if wh is not None and wh[0] * wh[1] > limits.max_pixels:
+    wh = header_size(path)
+    if wh is not None and (wh[1] if wh[0] == 0 else wh[0] * wh[1]) > limits.max_pixels:
         w, h = wh
         raise _too_many_pixels(role, name, w, h, limits)
 
@@ -217,7 +199,7 @@ def _read(path: Path, name: str, role: str, limits: WebLimits, channels: int | N
 
 
 def _too_many_pixels(role: str, name: str, w: int, h: int, limits: WebLimits) -> WebInputError:
-    dims = "far too large" if w >= 1 << 30 else f"{w}×{h} ({w * h / 1e6:.3g} MP)"
+    dims = f"about {h / 1e6:.3g} MP" if w == 0 else f"{w}×{h} ({w * h / 1e6:.3g} MP)"  # w == 0: only the pixel count is known
     return WebInputError(
         f"the {role} image {name!r} is {dims}; this server accepts at most {limits.max_pixels / 1e6:.3g} MP "
         "per image (start it with --max-megapixels to change)"
