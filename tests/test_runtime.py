@@ -196,15 +196,20 @@ def test_backend_choice_errors(tiny_checkpoint: Path):
 
 
 # ------------------------------------------------------------------ the fast path imports little
-def test_onnx_file_path_never_imports_torch_and_torch_path_no_lightning(tiny_checkpoint: Path, tmp_path: Path):
-    v, i = write_pair(tmp_path, "a", 48, 64)
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    textif.load(str(tiny_checkpoint), device="cpu", backend="onnx", progress=False)  # make sure the export is cached
+def _warm_caches(checkpoint: Path) -> None:
+    """What a fresh process finds on disk after a first use: the ONNX export and the neutral sentence."""
     from textif.data.prompts import NEUTRAL_PROMPT
     from textif.models.text import get_text_encoder
 
-    enc = get_text_encoder("minilm")  # and the sentence: on disk, where a new process finds it
+    textif.load(str(checkpoint), device="cpu", backend="onnx", progress=False)
+    enc = get_text_encoder("minilm")
     enc._write_disk(NEUTRAL_PROMPT, enc.encode([NEUTRAL_PROMPT])[0])
+
+
+def test_onnx_file_path_never_imports_torch_and_torch_path_no_lightning(tiny_checkpoint: Path, tmp_path: Path):
+    v, i = write_pair(tmp_path, "a", 48, 64)
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    _warm_caches(tiny_checkpoint)
     code = (
         "import sys, textif\n"
         "f = textif.load(sys.argv[1], device='cpu', backend=sys.argv[2], progress=False)\n"
@@ -248,12 +253,7 @@ def test_cold_cli_refuses_a_huge_pair_and_fuses_with_onnx_without_importing_torc
     refusal of a huge pair: what a cold ``textif fuse`` costs is mostly imports."""
     huge = png_header_only(tmp_path / "huge.png", 15000, 15000)
     v, i = write_pair(tmp_path, "a", 48, 64)
-    textif.load(str(tiny_checkpoint), device="cpu", backend="onnx", progress=False)  # the export is cached
-    from textif.data.prompts import NEUTRAL_PROMPT
-    from textif.models.text import get_text_encoder
-
-    enc = get_text_encoder("minilm")
-    enc._write_disk(NEUTRAL_PROMPT, enc.encode([NEUTRAL_PROMPT])[0])
+    _warm_caches(tiny_checkpoint)
     code = (
         "import sys\n"
         "from textif.cli.main import main\n"
