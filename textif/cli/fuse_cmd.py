@@ -178,7 +178,9 @@ def fuse(
 
 def _auto(text: Optional[str]) -> bool:
     """``--text auto``: the detector chooses the sentence (see `textif detect`)."""
-    return text is not None and text.strip().lower() == "auto"
+    from textif.inference.fuser import is_auto
+
+    return is_auto(text)
 
 
 def register(app: typer.Typer) -> None:

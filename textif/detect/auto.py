@@ -23,7 +23,7 @@ from typing import Any, Callable, Literal
 from textif.core.errors import TextIFError
 from textif.core.io import write_text_atomic
 from textif.detect.diagnosis import Detector, Diagnosis, default_detector, pair_folders
-from textif.inference.fuser import FolderReport, Fuser
+from textif.inference.fuser import FolderReport, Fuser, is_auto
 
 __all__ = ["AUTO", "is_auto", "enable_auto", "auto_text", "resolve_text", "text_resolver", "fuse_auto", "fuse_file_auto",
            "fuse_folder_auto", "SIDECAR"]
@@ -34,11 +34,6 @@ log = logging.getLogger("textif.detect")
 AUTO = "auto"
 #: Name of the per-pair diagnosis file written into the output folder in folder mode.
 SIDECAR = "diagnosis.jsonl"
-
-
-def is_auto(text: Any) -> bool:
-    """Whether ``text`` asks for automatic mode (``"auto"``, any case, surrounding blanks ignored)."""
-    return isinstance(text, str) and text.strip().lower() == AUTO
 
 
 def auto_text(vis: Any, ir: Any, *, detector: Detector | None = None) -> str:
@@ -65,12 +60,9 @@ def text_resolver(detector: Detector | None = None) -> Callable[[Any, Any], str]
 
 
 def enable_auto(fuser: Fuser, detector: Detector | None = None) -> Fuser:
-    """Give ``fuser`` a ``text_resolver`` so that ``fuser.fuse(..., text="auto")`` diagnoses each pair.
-
-    Takes effect once :class:`~textif.inference.fuser.Fuser` consults ``self.text_resolver`` for
-    ``text == "auto"`` (the hook proposed for fuser.py); until then use :func:`fuse_auto`.
-    """
-    fuser.text_resolver = text_resolver(detector)  # type: ignore[attr-defined]
+    """Give ``fuser`` a ``text_resolver`` so that ``fuser.fuse(..., text="auto")`` diagnoses each pair
+    with ``detector`` (default: the shipped one; :func:`textif.load` already wires that in)."""
+    fuser.text_resolver = text_resolver(detector)
     return fuser
 
 

@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from textif.models.text import CachedTextEncoder
 
 __all__ = [
-    "Fuser", "load", "FolderReport", "DEFAULT_MODEL", "NEUTRAL_PROMPT", "resolve_device", "ImageTooLargeError",
+    "Fuser", "load", "FolderReport", "is_auto", "DEFAULT_MODEL", "NEUTRAL_PROMPT", "resolve_device", "ImageTooLargeError",
     "DEFAULT_MAX_MEGAPIXELS", "check_image_file",
 ]
 
@@ -398,19 +398,24 @@ class Fuser:
         out = self._run(vis, ir, self._resolve_text(text, vis, ir), tile)
         return out.to(self.device)
 
-    def _resolve_text(self, text: Any, vis: Any, ir: Any) -> Any:
-        """``text`` unchanged unless it is ``"auto"`` (any case): then the sentence ``text_resolver``
-        chooses for this pair (``vis: (1, 3, H, W)``, ``ir: (1, 1, H, W)``, numpy or torch)."""
-        if not _is_auto(text):
-            return text
+    def auto_text_resolver(self) -> Callable[[Any, Any], str]:
+        """The ``(vis, ir) -> sentence`` callable behind ``text="auto"``; a clear error when none is set."""
         if self.text_resolver is None:
             raise TextIFError('text="auto" needs the degradation detector: load the fuser with textif.load(...) '
                               "or call textif.detect.enable_auto(fuser)")
+        return self.text_resolver
+
+    def _resolve_text(self, text: Any, vis: Any, ir: Any) -> Any:
+        """``text`` unchanged unless it is ``"auto"`` (any case): then the sentence ``text_resolver``
+        chooses for this pair (``vis: (1, 3, H, W)``, ``ir: (1, 1, H, W)``, numpy or torch)."""
+        if not is_auto(text):
+            return text
+        resolve = self.auto_text_resolver()
         if vis.shape[0] != 1:
             raise TextIFError(f'text="auto" diagnoses one pair at a time; got a batch of {vis.shape[0]}')
         if isinstance(vis, np.ndarray):  # the detector takes (H, W, 3) / (H, W) arrays
             vis, ir = vis[0].transpose(1, 2, 0), ir[0, 0]
-        sentence = self.text_resolver(vis, ir)
+        sentence = resolve(vis, ir)
         self.last_text = sentence
         log.info("text (auto): %s", sentence)
         return sentence
@@ -516,7 +521,7 @@ class Fuser:
             raise TextIFError(f"{out}: cannot create output folder ({e.strerror or e})") from None
         report = FolderReport(failed=unmatched)
         t0 = time.perf_counter()
-        emb = text if _is_auto(text) else self.embedding(text)  # "auto": a sentence per pair
+        emb = text if is_auto(text) else self.embedding(text)  # "auto": a sentence per pair
         from tqdm.auto import tqdm
 
         saved = self.progress
@@ -614,8 +619,9 @@ def _auto_wants_onnx(device: str, precision: str, model: Any) -> bool:
     return getattr(model, "path", None) is not None and ModelInfo.from_folder(model.path) is not None
 
 
-def _is_auto(text: Any) -> bool:
-    """``text="auto"`` (any case, blanks around it ignored) asks for the diagnosed sentence."""
+def is_auto(text: Any) -> bool:
+    """``text="auto"`` (any case, blanks around it ignored) asks for the diagnosed sentence (every
+    layer above asks here: the CLI, video, ``textif.detect``)."""
     return isinstance(text, str) and text.strip().lower() == "auto"
 
 

@@ -26,6 +26,7 @@ from torch import Tensor
 
 from textif.core.errors import SizeMismatchError, TextIFError
 from textif.core.io import write_image
+from textif.inference.fuser import is_auto
 from textif.video.io import (
     VideoError,
     VideoInfo,
@@ -142,11 +143,8 @@ def stream(
     if stabilize:
         stab = TemporalStabilizer(stabilize if isinstance(stabilize, StabilizerConfig) else None)
     emb: Optional[Tensor] = None
-    if isinstance(text, str) and text.strip().lower() == "auto":
-        text = getattr(fuser, "text_resolver", None)
-        if text is None:
-            raise TextIFError('text="auto" needs the degradation detector: load the fuser with textif.load(...) '
-                              "or call textif.detect.enable_auto(fuser)")
+    if is_auto(text):
+        text = fuser.auto_text_resolver()
     detector = text if callable(text) else None
     size: Optional[tuple[int, int]] = None
     for k, pair in enumerate(pairs):
