@@ -257,25 +257,32 @@ class FusionService:
             return str(e)
         return None  # pragma: no cover
 
-    def fuse(self, vis: Any, ir: Any, text: str | None, resize_ir_to_vis: bool = False) -> FuseOutcome:
-        """Fuse one uploaded pair. Raises :class:`~textif.core.errors.TextIFError` with a one-line message."""
-        t0 = time.perf_counter()
+    def take_request(self, vis: Any, ir: Any, text: str | None, kind: str, hint: str = "") -> tuple[tuple[Path, str], tuple[Path, str], str]:
+        """Check a request's uploads (``kind``: "image" or "video"), its prompt and the model:
+        ``(visible file, infrared file, stripped prompt)``, each file as ``(path, shown name)``.
+        Raises :class:`WebInputError` with a one-line message (``hint`` ends the missing-file ones)."""
         scratch = self.out_dir / "uploads"
         fv = _payload_file(vis, "visible", scratch)
         fi = _payload_file(ir, "infrared", scratch)
         if fv is None and fi is None:
-            raise WebInputError("upload a visible and an infrared image (or pick an example pair below)")
+            raise WebInputError(f"upload a visible and an infrared {kind}{hint}")
         if fv is None:
-            raise WebInputError("upload a visible image too (or pick an example pair below)")
+            raise WebInputError(f"upload a visible {kind} too{hint}")
         if fi is None:
-            raise WebInputError("upload an infrared image too (or pick an example pair below)")
+            raise WebInputError(f"upload an infrared {kind} too{hint}")
         prompt = (text or "").strip()
         if len(prompt) > self.limits.max_text_chars:
             raise WebInputError(f"the prompt is {len(prompt)} characters long; at most {self.limits.max_text_chars} are allowed")
-        prompt = prompt or NEUTRAL_PROMPT
         msg = self.untrained_message()
         if msg is not None:
             raise WebInputError(msg)
+        return fv, fi, prompt
+
+    def fuse(self, vis: Any, ir: Any, text: str | None, resize_ir_to_vis: bool = False) -> FuseOutcome:
+        """Fuse one uploaded pair. Raises :class:`~textif.core.errors.TextIFError` with a one-line message."""
+        t0 = time.perf_counter()
+        fv, fi, prompt = self.take_request(vis, ir, text, "image", " (or pick an example pair below)")
+        prompt = prompt or NEUTRAL_PROMPT
         v = _read(fv[0], fv[1], "visible", self.limits, None)
         i = _read(fi[0], fi[1], "infrared", self.limits, 1)
         if v.shape[:2] != i.shape[:2] and not resize_ir_to_vis:

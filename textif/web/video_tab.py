@@ -48,25 +48,11 @@ class VideoService:
         """
         from textif.video import fuse_video, open_source
         from textif.video.io import require_av
-        from textif.web.app import WebInputError, _payload_file, _safe_stem
+        from textif.web.app import WebInputError, _safe_stem
 
         t0 = time.perf_counter()
         svc = self.images
-        scratch = svc.out_dir / "uploads"
-        fv = _payload_file(vis, "visible", scratch)
-        fi = _payload_file(ir, "infrared", scratch)
-        if fv is None and fi is None:
-            raise WebInputError("upload a visible and an infrared video")
-        if fv is None:
-            raise WebInputError("upload a visible video too")
-        if fi is None:
-            raise WebInputError("upload an infrared video too")
-        prompt = (text or "").strip()
-        if len(prompt) > svc.limits.max_text_chars:
-            raise WebInputError(f"the prompt is {len(prompt)} characters long; at most {svc.limits.max_text_chars} are allowed")
-        msg = svc.untrained_message()
-        if msg is not None:
-            raise WebInputError(msg)
+        fv, fi, prompt = svc.take_request(vis, ir, text, "video")
         require_av()
         names = {str(fv[0]): f"'{fv[1]}'", str(fi[0]): f"'{fi[1]}'"}
         lim = self.limits
