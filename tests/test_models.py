@@ -8,7 +8,7 @@ import torch
 from textif.core.errors import ModelNotFoundError
 from textif.models import TextIFConfig, create_model, list_models, model_config
 from textif.models.hub import from_pretrained, resolve_model, save_pretrained
-from textif.models.layers import SIGM, NAFBlock, _full_attention, chunked_attention, sigm_modulate, window_attention
+from textif.models.layers import SIGM, LayerNorm2d, NAFBlock, _full_attention, chunked_attention, sigm_modulate, window_attention
 from tests.conftest import randomize_text_path
 
 
@@ -42,6 +42,25 @@ def test_forward_rejects_bad_sizes():
         net(torch.rand(1, 3, 10, 12), torch.rand(1, 1, 10, 12), torch.randn(1, 384))
     with pytest.raises(ValueError, match="expects 384"):
         net(torch.rand(1, 3, 16, 16), torch.rand(1, 1, 16, 16), torch.randn(1, 512))
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_layer_norm_2d_normalises_each_pixel_over_channels(channels_last: bool):
+    # Reference: the textbook per-pixel mean / biased variance over the channel axis, then the affine.
+    g = torch.Generator().manual_seed(0)
+    ln = LayerNorm2d(6)
+    with torch.no_grad():
+        ln.weight.copy_(torch.rand(6, generator=g) + 0.5)
+        ln.bias.copy_(torch.randn(6, generator=g))
+    x = torch.randn(2, 6, 5, 7, generator=g) * 3 + 1
+    mu = x.mean(1, keepdim=True)
+    var = ((x - mu) ** 2).mean(1, keepdim=True)
+    ref = (x - mu) / torch.sqrt(var + 1e-5) * ln.weight.view(1, 6, 1, 1) + ln.bias.view(1, 6, 1, 1)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    out = ln(x)
+    assert out.shape == x.shape
+    torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
 
 
 def test_chunked_attention_equals_full():

@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["OPSET", "EXPORT_VERSION", "onnxruntime_available", "export_onnx", "cached_onnx_export", "OnnxRunner"]
 
 OPSET = 17  # ONNX Runtime >= 1.14 on CPU and CUDA
-EXPORT_VERSION = 1  # bump when the export changes, so cached exports are made again
+EXPORT_VERSION = 2  # bump when the export changes, so cached exports are made again
 INSTALL_HINT = 'pip install "textif[onnx]"'
 
 
