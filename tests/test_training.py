@@ -311,3 +311,38 @@ def torch_equal(a, b) -> bool:
     import torch
 
     return bool(torch.equal(a, b))
+
+
+def test_a_time_bound_stops_the_run_and_still_exports(tmp_path: Path):
+    """max_minutes (scripts/train_gpu.sh's bound) ends a run early with a normal export; the bound and
+    the data's location are run control, so a resume elsewhere with another bound is no config change."""
+    import shutil
+
+    from textif.training.run import train
+
+    cfg_file = write_config(tmp_path, max_steps=50, max_minutes=0.0005, val={"vis": None})
+    export = train(load_config(cfg_file), progress=False)
+    steps = json.loads((export / "config.json").read_text())["training"]["steps"]
+    assert 1 <= steps < 50
+    moved = tmp_path / "moved-data"
+    shutil.copytree(tmp_path / "data", moved)
+    shutil.rmtree(tmp_path / "data")
+    cfg = load_config(cfg_file, max_minutes=10.0, max_steps=steps + 1)
+    cfg.data.root = str(moved)
+    train(cfg, progress=False)
+    meta = json.loads((export / "config.json").read_text())["training"]
+    assert meta["steps"] == steps + 1 and not meta.get("resumed_with_changes")
+
+
+def test_gpu_script_and_config_are_ready():
+    """The GPU stage (run only where a GPU is lent) loads, continues textif-restore and is time-bounded."""
+    repo = Path(__file__).resolve().parents[1]
+    cfg = load_config(repo / "configs" / "textif-restore" / "gpu.yaml")
+    assert cfg.init_from == "textif-restore" and cfg.accelerator == "gpu" and not cfg.train_only
+    assert cfg.batch_size > 8 and cfg.data.crop > 128
+    script = (repo / "scripts" / "train_gpu.sh")
+    assert os.access(script, os.X_OK)
+    p = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    p = subprocess.run([str(script)], capture_output=True, text=True)
+    assert p.returncode != 0 and "usage: scripts/train_gpu.sh OUT_DIR" in p.stderr

@@ -23,6 +23,12 @@ def train(
     threads: Optional[int] = typer.Option(
         None, "--threads", help="Override the config's CPU threads per process (e.g. 1 beside other work on a small machine)."
     ),
+    max_minutes: Optional[float] = typer.Option(
+        None, "--max-minutes", help="Stop after this many minutes of training (or at max_steps) and export the model."
+    ),
+    data_root: Optional[str] = typer.Option(
+        None, "--data-root", help="Override the config's data.root (the same data in another place, e.g. on a GPU machine)."
+    ),
     allow_config_change: bool = typer.Option(
         False, "--allow-config-change",
         help="Resume even if the config differs from the checkpoint's (the differing keys are recorded in the export).",
@@ -36,7 +42,9 @@ def train(
 
         dev = int(devices) if devices and devices.isdigit() else devices
         cfg = load_config(config, max_steps=max_steps, out_dir=out_dir, devices=dev, accelerator=accelerator, strategy=strategy,
-                          threads=threads)
+                          threads=threads, max_minutes=max_minutes)
+        if data_root is not None:
+            cfg.data.root = data_root
         export = run_train(cfg, resume=None if fresh else (resume or "auto"), progress=not quiet,
                            allow_config_change=allow_config_change)
     typer.echo(f"model written to {export}")

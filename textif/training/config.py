@@ -109,6 +109,9 @@ class TrainConfig:
     strategy: str = "auto"
     precision: str = "32-true"
     threads: int | None = None  # torch CPU threads per process
+    # Wall-clock bound of one run (e.g. a lent GPU's few minutes): training stops at max_steps or
+    # after this many minutes, whichever comes first, and the model is exported as usual. None: none.
+    max_minutes: float | None = None
     # Where this config came from (filled by load_config, not a YAML key): the file, the files it
     # extends, and the config files that init_from / teacher were given as.
     origin: dict[str, Any] = field(default_factory=dict)
@@ -121,7 +124,7 @@ class TrainConfig:
 # learned: they may differ when a run is resumed. Everything else must match the checkpoint's config.
 RUN_CONTROL_KEYS = frozenset({
     "max_steps", "out_dir", "checkpoint_every_n_steps", "log_every_n_steps", "accelerator", "devices",
-    "num_nodes", "strategy", "threads", "origin", "data.num_workers", "data.cache_images", "val.images",
+    "num_nodes", "strategy", "threads", "max_minutes", "origin", "data.root", "data.num_workers", "data.cache_images", "val.images",
     "val.every_n_steps",
 })
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 import warnings
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,7 @@ def train(cfg: TrainConfig, *, resume: str | Path | None = "auto", progress: boo
         strategy=cfg.strategy,
         precision=cfg.precision,
         max_steps=cfg.max_steps,
+        max_time=timedelta(minutes=cfg.max_minutes) if cfg.max_minutes else None,
         val_check_interval=cfg.val.every_n_steps,
         check_val_every_n_epoch=None,
         num_sanity_val_steps=0,
