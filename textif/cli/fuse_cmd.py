@@ -45,6 +45,10 @@ def fuse(
         help='What to repair, e.g. "the visible image is too dark". Default: neutral fusion. '
         '"auto": diagnose each pair and use the sentence `textif detect` prints (folder mode: OUTPUT/diagnosis.jsonl).',
     ),
+    ir_weight: Optional[float] = typer.Option(
+        None, "--ir-weight", min=0.0, max=1.0,
+        help="Modality preference: 0 visible-dominant, 0.5 neutral, 1 infrared-dominant (models trained for it).",
+    ),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Preset name or checkpoint folder (default: the shipped model)."),
     device: Device = typer.Option(Device.auto, "--device", help="Where to run."),
     precision: PrecisionOpt = typer.Option(PrecisionOpt.fp32, "--precision", help="fp16/bf16 only on a GPU."),
@@ -119,7 +123,7 @@ def fuse(
         fuser = load(
             model, device=device.value, precision=precision.value, tile=tile, tile_overlap=tile_overlap,
             text_encoder_path=text_encoder_path, allow_untrained=allow_untrained, backend=backend.value,
-            max_megapixels=max_megapixels or None, threads=threads, progress=not quiet,
+            max_megapixels=max_megapixels or None, threads=threads, progress=not quiet, ir_weight=ir_weight,
         )
         if video is not None:
             clip_text: Any = text

@@ -161,6 +161,8 @@ class Fuser:
         progress: show a progress bar while one image is fused in tiles.
         text_encoder_path: folder of the text encoder's weights (CLIP), if not the default.
         allow_untrained: fuse even with random weights (tests and benchmarks only).
+        ir_weight: default modality preference of every call (``None``: neutral; see :meth:`fuse`);
+            a call's own ``ir_weight`` wins. Checked here: a bad value or an untrained model fails at once.
     """
 
     def __init__(
@@ -179,6 +181,7 @@ class Fuser:
         text_encoder: str | None = None,
         text_encoder_path: str | os.PathLike | None = None,
         allow_untrained: bool = False,
+        ir_weight: float | None = None,
         _runner: Any = None,
     ) -> None:
         self.device_name = _device_name(device)
@@ -227,6 +230,8 @@ class Fuser:
         # detector of textif.detect, which this layer never imports); the sentence used last.
         self.text_resolver: Callable[[Any, Any], str] | None = None
         self.last_text: str | None = None
+        self.preference_shift(ir_weight)  # a bad value or a model not trained for it: fail now
+        self.ir_weight = ir_weight
 
     # ------------------------------------------------------------------ backends
     def _make_runner(self, backend: str) -> Any:
@@ -382,20 +387,49 @@ class Fuser:
             self._embeddings[t] = e
         return e
 
+    @property
+    def preference_strength(self) -> float | None:
+        """The slider's scale when the model was trained for ``ir_weight`` (see
+        :mod:`textif.data.preference`), else ``None``."""
+        training = (self._info.meta.get("training") if self._info is not None else None) \
+            or (self._checkpoint.training if self._checkpoint is not None else None) or {}
+        pref = training.get("preference")
+        return float(pref.get("strength", 1.0)) if isinstance(pref, dict) else None
+
+    def preference_shift(self, ir_weight: float | None) -> np.ndarray | None:
+        """``(1, text_dim)`` float32 move of the text embedding for ``ir_weight`` in [0, 1] (``None``
+        or 0.5: no move, ``None`` returned).
+
+        Raises:
+            PreferenceError: ``ir_weight`` outside [0, 1], or a model not trained for it.
+        """
+        from textif.data.preference import IR_ANCHOR, NEUTRAL_IR_WEIGHT, VIS_ANCHOR, PreferenceError, check_ir_weight
+
+        w = check_ir_weight(ir_weight)
+        if w is None or w == NEUTRAL_IR_WEIGHT:
+            return None
+        strength = self.preference_strength
+        if strength is None:
+            raise PreferenceError(f"model {self.name!r} was not trained for ir_weight (modality preference); "
+                                  "leave it out, or use a model trained with a preference stage")
+        d = (self.embedding(IR_ANCHOR) - self.embedding(VIS_ANCHOR)) / 2
+        return ((2 * w - 1) * strength * d).astype(np.float32)
+
     def embed(self, text: str | None) -> "Tensor":
         """``(1, text_dim)`` tensor embedding of ``text`` on the fuser's device (see :meth:`embedding`)."""
         torch = _torch()
         return torch.from_numpy(self.embedding(text).copy()).to(self.device, self.dtype)
 
     # ------------------------------------------------------------------ core
-    def fuse_tensor(self, vis: "Tensor", ir: "Tensor", text: "str | Tensor | None" = None, *, tile: int | None = None) -> "Tensor":
+    def fuse_tensor(self, vis: "Tensor", ir: "Tensor", text: "str | Tensor | None" = None, *, tile: int | None = None,
+                    ir_weight: float | None = None) -> "Tensor":
         """Fuse tensors. ``vis: (B, 3, H, W)``, ``ir: (B, 1, H, W)``, float in [0, 1], any size.
 
         ``text`` is a sentence, ``None`` (neutral) or an embedding ``(1 or B, text_dim)``.
         Returns ``(B, 3, H, W)`` float32 in [0, 1] on the fuser's device.
         """
         self.check_trained()
-        out = self._run(vis, ir, self._resolve_text(text, vis, ir), tile)
+        out = self._run(vis, ir, self._resolve_text(text, vis, ir), tile, ir_weight)
         return out.to(self.device)
 
     def auto_text_resolver(self) -> Callable[[Any, Any], str]:
@@ -420,12 +454,18 @@ class Fuser:
         log.info("text (auto): %s", sentence)
         return sentence
 
-    def _run(self, vis: Any, ir: Any, text: Any, tile: int | None) -> Any:
+    def _run(self, vis: Any, ir: Any, text: Any, tile: int | None, ir_weight: float | None = None) -> Any:
         """Fuse ``vis: (B, 3, H, W)`` and ``ir: (B, 1, H, W)`` (numpy or torch); clamp to [0, 1]."""
         if text is None or isinstance(text, str):
             emb: Any = self.embedding(text)
         else:
             emb = text
+        shift = self.preference_shift(ir_weight if ir_weight is not None else self.ir_weight)
+        if shift is not None:
+            if isinstance(emb, np.ndarray):
+                emb = emb + shift
+            else:
+                emb = emb + _torch().from_numpy(shift).to(emb.device, emb.dtype)
         if emb.shape[0] not in (1, vis.shape[0]):
             raise TextIFError(f"got {emb.shape[0]} text embeddings for a batch of {vis.shape[0]}")
         if _is_tensor(vis) and self.backend == "torch":
@@ -455,6 +495,7 @@ class Fuser:
         *,
         tile: int | None = None,
         resize_ir_to_vis: bool = False,
+        ir_weight: float | None = None,
     ) -> Any:
         """Fuse one pair (or a batch of tensors), returning the kind of ``vis``.
 
@@ -466,6 +507,8 @@ class Fuser:
             tile: force tiled inference with this tile size.
             resize_ir_to_vis: resize the infrared image to the visible image's size when they differ
                 (only for pairs that differ in resolution, not in framing).
+            ir_weight: modality preference in [0, 1] (0 visible-dominant, 0.5 or ``None`` neutral,
+                1 infrared-dominant); only for models trained for it (:attr:`preference_strength`).
 
         Returns:
             PIL image (for paths and PIL inputs), numpy array (same dtype as ``vis``) or tensor (on
@@ -473,7 +516,7 @@ class Fuser:
         """
         self.check_trained()
         v = self._as_input(vis, "visible")
-        out = self._fuse_inputs(v, self._as_input(ir, "infrared"), text, resize_ir_to_vis, tile=tile)
+        out = self._fuse_inputs(v, self._as_input(ir, "infrared"), text, resize_ir_to_vis, tile=tile, ir_weight=ir_weight)
         return _as_output(out, v)
 
     def fuse_file(
@@ -485,12 +528,13 @@ class Fuser:
         *,
         bit_depth: Literal[8, 16] = 8,
         resize_ir_to_vis: bool = False,
+        ir_weight: float | None = None,
     ) -> Path:
         """Fuse two image files and write the result atomically (PNG unless the suffix says otherwise)."""
         self.check_trained()
         v = self._as_input(Path(vis_path), "visible")
         i = self._as_input(Path(ir_path), "infrared")
-        out = self._fuse_inputs(v, i, text, resize_ir_to_vis)
+        out = self._fuse_inputs(v, i, text, resize_ir_to_vis, ir_weight=ir_weight)
         del v, i
         return _write(out, out_path, bit_depth)
 
@@ -506,6 +550,7 @@ class Fuser:
         resize_ir_to_vis: bool = False,
         progress: bool = True,
         suffix: str = ".png",
+        ir_weight: float | None = None,
     ) -> FolderReport:
         """Fuse every pair matched by file stem; go on past bad pairs (and unexpected failures,
         e.g. running out of memory on one huge pair) and report them.
@@ -513,6 +558,7 @@ class Fuser:
         Existing outputs are skipped unless ``overwrite``. Unmatched stems are reported as failures.
         """
         self.check_trained()
+        self.preference_shift(ir_weight)  # a bad ir_weight fails before any pair
         pairs, unmatched = pair_folders(vis_dir, ir_dir)
         out = Path(out_dir)
         try:
@@ -535,7 +581,7 @@ class Fuser:
                 try:
                     v = self._as_input(vis_path, "visible")
                     i = self._as_input(ir_path, "infrared")
-                    fused = self._fuse_inputs(v, i, emb, resize_ir_to_vis)
+                    fused = self._fuse_inputs(v, i, emb, resize_ir_to_vis, ir_weight=ir_weight)
                     del v, i
                     _write(fused, target, bit_depth)
                     report.written.append(target)
@@ -550,7 +596,8 @@ class Fuser:
         report.seconds = time.perf_counter() - t0
         return report
 
-    def _fuse_inputs(self, v: _Input, i: _Input, text: Any, resize_ir_to_vis: bool, *, tile: int | None = None) -> Any:
+    def _fuse_inputs(self, v: _Input, i: _Input, text: Any, resize_ir_to_vis: bool, *, tile: int | None = None,
+                     ir_weight: float | None = None) -> Any:
         """Bring converted inputs to (B, 3, H, W) / (B, 1, H, W), check sizes, fuse; gray in -> gray out."""
         vt = _repeat3(v.data) if v.data.shape[1] == 1 else v.data
         it = i.data if i.data.shape[1] == 1 else _luma(i.data)
@@ -568,7 +615,7 @@ class Fuser:
             it = _resize(it, tuple(vt.shape[-2:]))
         if vt.shape[0] != it.shape[0]:
             raise SizeMismatchError(f"batch sizes differ: visible {vt.shape[0]}, infrared {it.shape[0]}")
-        out = self._run(vt, it, self._resolve_text(text, vt, it), tile)
+        out = self._run(vt, it, self._resolve_text(text, vt, it), tile, ir_weight)
         return _luma(out) if v.gray else out
 
     def _as_input(self, x: Any, role: str) -> _Input:

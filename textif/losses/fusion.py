@@ -42,6 +42,7 @@ __all__ = [
     "gradient_loss",
     "color_loss",
     "textif_loss",
+    "preference_target",
     "IntensityLoss",
     "SSIMLoss",
     "GradientLoss",
@@ -90,15 +91,44 @@ def _per_sample_mean(x: Tensor) -> Tensor:
     return x.flatten(1).mean(1)
 
 
-def intensity_loss(fused: Tensor, ir_gt: Tensor, vis_gt: Tensor, *, reduction: Reduction = "mean") -> Tensor:
+def _preference(ir_weight: float | Tensor | None, like: Tensor, fn: str) -> Tensor | None:
+    """``None`` or a ``(B, 1, 1, 1)`` preference in [0, 1] on ``like``'s device and dtype."""
+    if ir_weight is None:
+        return None
+    w = torch.as_tensor(ir_weight, dtype=like.dtype, device=like.device)
+    if w.ndim > 1 or (w.ndim == 1 and w.numel() != like.shape[0]):
+        raise LossInputError(f"{fn}: ir_weight must be a number or ({like.shape[0]},), got {tuple(w.shape)}")
+    if bool(((w < 0) | (w > 1)).any()):
+        raise LossInputError(f"{fn}: ir_weight must be in [0, 1]")
+    return w.expand(like.shape[0]).reshape(-1, 1, 1, 1)
+
+
+def preference_target(vis_target: Tensor, ir_target: Tensor, ir_weight: Tensor | None) -> Tensor:
+    """The element-wise maximum of the two targets (the paper's, at ``ir_weight`` 0.5 or ``None``),
+    moved linearly toward the visible target as ``ir_weight`` goes to 0 and toward the infrared
+    target as it goes to 1. ``ir_weight``: ``(B, 1, 1, 1)`` (or ``(B, 1, 1, 1, 1)``) in [0, 1]."""
+    both = torch.maximum(vis_target, ir_target)
+    if ir_weight is None:
+        return both
+    w = ir_weight.reshape(ir_weight.shape[0], *([1] * (both.ndim - 1)))
+    to_ir = (2 * w - 1).clamp(min=0)
+    to_vis = (1 - 2 * w).clamp(min=0)
+    return both + to_ir * (ir_target - both) + to_vis * (vis_target - both)
+
+
+def intensity_loss(fused: Tensor, ir_gt: Tensor, vis_gt: Tensor, *, ir_weight: float | Tensor | None = None,
+                   reduction: Reduction = "mean") -> Tensor:
     """Maximum-intensity loss (Eq. 10): ``mean |Y(fused) - max(Y(vis_gt), ir_gt)|``.
 
     Args:
         fused: ``(B, 3, H, W)``; ir_gt: ``(B, 1, H, W)``; vis_gt: ``(B, 3, H, W)``; in ``[0, 1]``.
+        ir_weight: modality preference, a number or ``(B,)`` in ``[0, 1]`` (``None`` or 0.5: the
+            paper's maximum); the target moves toward ``Y(vis_gt)`` below 0.5 and toward ``ir_gt``
+            above (:func:`preference_target`).
         reduction: ``"mean"`` | ``"sum"`` | ``"none"`` (``(B,)``).
     """
     _check("intensity_loss", fused=fused, ir_gt=ir_gt, vis_gt=vis_gt)
-    target = torch.maximum(luminance(vis_gt), ir_gt)
+    target = preference_target(luminance(vis_gt), ir_gt, _preference(ir_weight, fused, "intensity_loss"))
     return _reduce(_per_sample_mean((luminance(fused) - target).abs()), reduction, "intensity_loss")
 
 
@@ -118,6 +148,7 @@ def ssim_loss(
     vis_gt: Tensor,
     delta_ir: float | Tensor = 1.0,
     *,
+    ir_weight: float | Tensor | None = None,
     window_size: int = 11,
     reduction: Reduction = "mean",
 ) -> Tensor:
@@ -126,6 +157,8 @@ def ssim_loss(
     Args:
         fused: ``(B, 3, H, W)``; ir_gt: ``(B, 1, H, W)``; vis_gt: ``(B, 3, H, W)``; in ``[0, 1]``.
         delta_ir: weight of the infrared term, a number or ``(B,)`` per sample.
+        ir_weight: modality preference in ``[0, 1]`` (number or ``(B,)``): the visible term is
+            scaled by ``2 (1 - w)`` and the infrared one by ``2 w`` (both 1 at ``None`` or 0.5).
         window_size: odd number of Gaussian taps (sigma 1.5); shrunk for smaller images.
         reduction: ``"mean"`` | ``"sum"`` | ``"none"`` (``(B,)``).
     """
@@ -138,7 +171,12 @@ def ssim_loss(
         raise LossInputError(f"ssim_loss: delta_ir must be a number or ({fused.shape[0]},), got {tuple(d.shape)}")
     s_vis = _ssim_per_sample(yf, luminance(vis_gt), window_size)
     s_ir = _ssim_per_sample(yf, ir_gt, window_size)
-    per = (1 - s_vis) + d * (1 - s_ir)
+    pw = _preference(ir_weight, fused, "ssim_loss")
+    if pw is None:
+        per = (1 - s_vis) + d * (1 - s_ir)
+    else:
+        w = pw.reshape(-1)
+        per = 2 * (1 - w) * (1 - s_vis) + 2 * w * d * (1 - s_ir)
     return _reduce(per, reduction, "ssim_loss")
 
 
@@ -147,17 +185,21 @@ def _sobel_abs(y: Tensor) -> Tensor:
     return spatial_gradient(y, mode="sobel", order=1, normalized=False).abs()
 
 
-def gradient_loss(fused: Tensor, ir_gt: Tensor, vis_gt: Tensor, *, reduction: Reduction = "mean") -> Tensor:
+def gradient_loss(fused: Tensor, ir_gt: Tensor, vis_gt: Tensor, *, ir_weight: float | Tensor | None = None,
+                  reduction: Reduction = "mean") -> Tensor:
     """Maximum-gradient loss (Eq. 12) on luminance, per direction:
     ``sum_{d in x,y} mean | |S_d Yf| - max(|S_d Yvis|, |S_d ir|) |`` with 3x3 Sobel ``S``.
 
     Args:
         fused: ``(B, 3, H, W)``; ir_gt: ``(B, 1, H, W)``; vis_gt: ``(B, 3, H, W)``; in ``[0, 1]``.
+        ir_weight: modality preference (as in :func:`intensity_loss`): the target gradient moves
+            from the maximum toward the visible (0) or infrared (1) image's.
         reduction: ``"mean"`` | ``"sum"`` | ``"none"`` (``(B,)``).
     """
     _check("gradient_loss", fused=fused, ir_gt=ir_gt, vis_gt=vis_gt)
     gf = _sobel_abs(luminance(fused))
-    target = torch.maximum(_sobel_abs(luminance(vis_gt)), _sobel_abs(ir_gt))
+    target = preference_target(_sobel_abs(luminance(vis_gt)), _sobel_abs(ir_gt),
+                               _preference(ir_weight, fused, "gradient_loss"))
     per = (gf - target).abs().mean(dim=(1, 3, 4)).sum(dim=1)
     return _reduce(per, reduction, "gradient_loss")
 
@@ -181,6 +223,7 @@ def textif_loss(
     tasks: str | Sequence[str] | Tensor,
     *,
     weights: Mapping[str, LossWeights] | None = None,
+    ir_weight: float | Tensor | None = None,
     window_size: int = 11,
     reduction: Reduction = "mean",
 ) -> tuple[Tensor, dict[str, Tensor]]:
@@ -196,6 +239,9 @@ def textif_loss(
             :data:`~textif.losses.weights.LOSS_TERMS`.
         weights: override table ``{task: LossWeights}`` (default
             :data:`~textif.losses.weights.TASK_WEIGHTS`).
+        ir_weight: modality preference, a number or ``(B,)`` in ``[0, 1]`` (``None``: neutral, the
+            paper's loss): moves the intensity, SSIM and gradient terms toward the visible (0) or
+            the infrared (1) image (see :mod:`textif.data.preference`).
         window_size: SSIM window.
         reduction: ``"mean"`` | ``"sum"`` | ``"none"`` (``(B,)``).
 
@@ -217,9 +263,9 @@ def textif_loss(
             raise LossInputError(f"textif_loss: got {len(names)} tasks for a batch of {b}")
         w = weights_tensor(names, table=weights, device=fused.device, dtype=fused.dtype)
     parts = {
-        "intensity": intensity_loss(fused, ir_gt, vis_gt, reduction="none"),
-        "ssim": ssim_loss(fused, ir_gt, vis_gt, w[:, 4], window_size=window_size, reduction="none"),
-        "gradient": gradient_loss(fused, ir_gt, vis_gt, reduction="none"),
+        "intensity": intensity_loss(fused, ir_gt, vis_gt, ir_weight=ir_weight, reduction="none"),
+        "ssim": ssim_loss(fused, ir_gt, vis_gt, w[:, 4], ir_weight=ir_weight, window_size=window_size, reduction="none"),
+        "gradient": gradient_loss(fused, ir_gt, vis_gt, ir_weight=ir_weight, reduction="none"),
         "color": color_loss(fused, vis_gt, reduction="none"),
     }
     total = w[:, 0] * parts["intensity"] + w[:, 1] * parts["ssim"] + w[:, 2] * parts["gradient"] \
@@ -299,6 +345,7 @@ class TextIFLoss(nn.Module):
         self.reduction = reduction
 
     def forward(self, fused: Tensor, ir_gt: Tensor, vis_gt: Tensor,
-                tasks: str | Sequence[str] | Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        return textif_loss(fused, ir_gt, vis_gt, tasks, weights=self.weights, window_size=self.window_size,
-                           reduction=self.reduction)
+                tasks: str | Sequence[str] | Tensor, ir_weight: float | Tensor | None = None,
+                ) -> tuple[Tensor, dict[str, Tensor]]:
+        return textif_loss(fused, ir_gt, vis_gt, tasks, weights=self.weights, ir_weight=ir_weight,
+                           window_size=self.window_size, reduction=self.reduction)

@@ -68,6 +68,18 @@ class ValConfig:
 
 
 @dataclass
+class PreferenceConfig:
+    """Modality-preference training (:mod:`textif.data.preference`): a share ``prob`` of the samples
+    asks for an ``ir_weight`` other than neutral, as a sentence clause (``sentence_prob`` of them) or
+    as the slider's embedding shift of ``strength``; the loss follows the preference and the
+    consistency term skips those samples. ``prob: 0`` (default) trains without preferences."""
+
+    prob: float = 0.0
+    sentence_prob: float = 0.5
+    strength: float = 1.0
+
+
+@dataclass
 class OptimConfig:
     lr: float = 3e-4
     weight_decay: float = 1e-4
@@ -91,6 +103,7 @@ class TrainConfig:
     # full-resolution path of a network grown from init_from); the rest stays frozen. Empty: all.
     train_only: list[str] = field(default_factory=list)
     data: DataConfig = field(default_factory=DataConfig)
+    preference: PreferenceConfig = field(default_factory=PreferenceConfig)
     val: ValConfig = field(default_factory=ValConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     batch_size: int = 16
@@ -143,7 +156,8 @@ def config_differences(old: dict[str, Any], new: dict[str, Any], *, ignore: froz
         elif a != b:
             out.append(prefix)
 
-    walk(old, new, "")
+    defaults = TrainConfig().to_dict()  # a key added to textif since a checkpoint was made reads as its default
+    walk(_merge(defaults, old), _merge(defaults, new), "")
     return out
 
 
@@ -159,7 +173,7 @@ def _build(cls: type, data: Any, where: str) -> Any:
         raise TextIFError(f"{where}: unknown key(s) {', '.join(hints)}")
     kw = {}
     for k, v in data.items():
-        sub = {"data": DataConfig, "val": ValConfig, "optim": OptimConfig}.get(k) if cls is TrainConfig else None
+        sub = {"data": DataConfig, "val": ValConfig, "optim": OptimConfig, "preference": PreferenceConfig}.get(k) if cls is TrainConfig else None
         if sub is not None:
             kw[k] = _build(sub, v or {}, f"{where}.{k}")
         elif cls is DataConfig and k == "sources":

@@ -135,12 +135,38 @@ class TextIFModule(L.LightningModule):
         emb = self.embed([NEUTRAL_PROMPT] * vis_gt.shape[0]).to(vis_gt.dtype)
         return teacher(vis_gt, ir_gt, emb).clamp(0, 1)
 
+    def preferences(self, texts: list[str]) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        """This step's modality preferences (``cfg.preference``), a pure function of the data seed,
+        the step and the process rank: ``(embeddings (B, D), ir_weight (B,) or None, neutral mask
+        (B,) or None)``. Sentence preferences extend the text; slider ones shift its embedding."""
+        pc = self.cfg.preference
+        if pc.prob <= 0:
+            return self.embed(texts), None, None
+        from textif.data.preference import IR_ANCHOR, NEUTRAL_IR_WEIGHT, VIS_ANCHOR, preference_shift, sample_preference
+
+        step = int(self.trainer.global_step) if self._trainer is not None else 0
+        rank = int(self.global_rank) if self._trainer is not None else 0
+        g = torch.Generator().manual_seed((self.data_seed * 1_000_003 + step) * 131 + rank + 17)
+        drawn = [sample_preference(g, prob=pc.prob, sentence_prob=pc.sentence_prob) for _ in texts]
+        full = [f"{t} {clause}" if clause else t for t, (_, clause) in zip(texts, drawn)]
+        emb = self.embed(full + [IR_ANCHOR, VIS_ANCHOR])
+        emb, e_ir, e_vis = emb[:-2], emb[-2], emb[-1]
+        w = torch.tensor([p for p, _ in drawn], device=emb.device, dtype=emb.dtype)
+        slider = torch.tensor([c is None and p != NEUTRAL_IR_WEIGHT for p, c in drawn], device=emb.device)
+        shift = preference_shift(w, e_ir, e_vis, strength=pc.strength)
+        emb = emb + shift * slider[:, None].to(emb.dtype)
+        return emb, w, w == NEUTRAL_IR_WEIGHT
+
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
-        fused = self(batch["vis"], batch["ir"], batch["text"])
-        total, terms = self.loss_fn(fused, batch["ir_gt"], batch["vis_gt"], batch["task"])
-        if self._teacher:
+        emb, ir_weight, neutral = self.preferences(list(batch["text"]))
+        fused = self.model(batch["vis"], batch["ir"], emb.to(batch["vis"].dtype))
+        total, terms = self.loss_fn(fused, batch["ir_gt"], batch["vis_gt"], batch["task"], ir_weight)
+        if self._teacher:  # the teacher's neutral fusion: only for samples without a preference
             target = self.teacher_target(batch["vis_gt"], batch["ir_gt"])
-            terms = {**terms, "consistency": (fused - target).abs().mean()}
+            per = (fused - target).abs().flatten(1).mean(1)
+            if neutral is not None:
+                per = per * neutral.to(per.dtype)
+            terms = {**terms, "consistency": per.mean()}
             total = total + self.cfg.consistency_weight * terms["consistency"]
         bs = fused.shape[0]
         self.log("train/loss", total, prog_bar=True, batch_size=bs, sync_dist=False)
@@ -288,6 +314,10 @@ def export_checkpoint(module: TextIFModule, folder: str | Path, *, extra: dict[s
         "total_steps": sum(int(s.get("steps", 0)) for s in chain),
         "total_train_hours": round(sum(float(s.get("train_hours", 0.0)) for s in chain), 3),
     }
+    strengths = [float((st.get("config") or {}).get("preference", {}).get("strength", 1.0)) for st in chain
+                 if float((st.get("config") or {}).get("preference", {}).get("prob", 0.0)) > 0]
+    if strengths:  # trained for ir_weight: the inference needs the slider's scale (the last stage's)
+        training["preference"] = {"strength": strengths[-1]}
     training.update(extra or {})
     prompts = _prompt_cache(module)
     return save_pretrained(module.model, folder, name=module.cfg.model, text_encoder=module.cfg.text_encoder,
@@ -298,7 +328,9 @@ def _prompt_cache(module: TextIFModule) -> dict[str, Tensor]:
     """Embeddings of the suggested prompts, shipped beside the weights (no encoder load for them)."""
     from textif.data.prompts import NEUTRAL_PROMPT, suggested_prompts
 
-    texts = list(dict.fromkeys([NEUTRAL_PROMPT, *suggested_prompts().values()]))
+    from textif.data.preference import IR_ANCHOR, VIS_ANCHOR
+
+    texts = list(dict.fromkeys([NEUTRAL_PROMPT, *suggested_prompts().values(), IR_ANCHOR, VIS_ANCHOR]))
     emb = module.text_encoder.encode(texts)
     return dict(zip(texts, emb))
 

@@ -278,8 +278,12 @@ class FusionService:
             raise WebInputError(msg)
         return fv, fi, prompt
 
-    def fuse(self, vis: Any, ir: Any, text: str | None, resize_ir_to_vis: bool = False) -> FuseOutcome:
-        """Fuse one uploaded pair. Raises :class:`~textif.core.errors.TextIFError` with a one-line message."""
+    def fuse(self, vis: Any, ir: Any, text: str | None, resize_ir_to_vis: bool = False,
+             ir_weight: float | None = None) -> FuseOutcome:
+        """Fuse one uploaded pair. Raises :class:`~textif.core.errors.TextIFError` with a one-line message.
+
+        ``ir_weight``: the modality-preference slider (``None`` or 0.5: neutral; other values need a
+        model trained for it, see :attr:`textif.inference.fuser.Fuser.preference_strength`)."""
         t0 = time.perf_counter()
         fv, fi, prompt = self.take_request(vis, ir, text, "image", " (or pick an example pair below)")
         prompt = prompt or NEUTRAL_PROMPT
@@ -292,10 +296,13 @@ class FusionService:
                 "'Resize infrared to the visible size' if they differ only in resolution"
             )
         resize = bool(resize_ir_to_vis and v.shape[:2] != i.shape[:2])
+        weight = None if ir_weight is None or float(ir_weight) == 0.5 else float(ir_weight)
+        self.fuser.preference_shift(weight)  # out of range, or a model not trained for it: one line
         from textif.web.detect_ui import resolve_prompt  # "auto": the detector chooses the sentence
 
         prompt = resolve_prompt(prompt, v, i)
-        key = result_key(v, i, prompt, self._model_id, resize=resize, tile=self.tile)
+        key = result_key(v, i, prompt, self._model_id, resize=resize, tile=self.tile,
+                         **({"ir_weight": weight} if weight is not None else {}))
         hit = self.cache.get(key)
         if hit is not None:
             return FuseOutcome(hit, True, time.perf_counter() - t0)
@@ -303,7 +310,7 @@ class FusionService:
         tiled = self.fuser.will_tile(h, w, self.tile)
         with self._lock:
             t1 = time.perf_counter()
-            fused = self.fuser.fuse(v, i, prompt, tile=self.tile, resize_ir_to_vis=resize)
+            fused = self.fuser.fuse(v, i, prompt, tile=self.tile, resize_ir_to_vis=resize, ir_weight=weight)
             seconds = time.perf_counter() - t1
         folder = self.out_dir / key[:24]
         folder.mkdir(parents=True, exist_ok=True)
@@ -378,9 +385,9 @@ def build_app(
     device_label = f"{fuser.device_name} ({'ONNX Runtime' if fuser.backend == 'onnx' else 'PyTorch'})"
     prompts = suggested_prompts()
 
-    def fuse(vis: Any, ir: Any, text: str | None, resize: bool) -> tuple[Any, ...]:
+    def fuse(vis: Any, ir: Any, text: str | None, resize: bool, ir_weight: float | None = 0.5) -> tuple[Any, ...]:
         try:
-            outcome = service.fuse(vis, ir, text, bool(resize))
+            outcome = service.fuse(vis, ir, text, bool(resize), ir_weight)
         except TextIFError as e:
             raise gr.Error(str(e), title="Cannot fuse", print_exception=False) from None
         except MemoryError:
@@ -429,6 +436,12 @@ def build_app(
                                 api_visibility="private")
                 resize = gr.Checkbox(label="Resize infrared to the visible size (only for pairs that differ in resolution)",
                                      value=False, elem_id="resize")
+                trained_pref = fuser.preference_strength is not None
+                ir_weight = gr.Slider(
+                    0.0, 1.0, value=0.5, step=0.05, label="Infrared weight (0 visible-dominant · 0.5 neutral · 1 infrared-dominant)",
+                    interactive=trained_pref, elem_id="ir-weight",
+                    info=None if trained_pref else f"model {service.model} was not trained for a modality preference",
+                )
                 from textif.web.detect_ui import add_detect_controls
 
                 add_detect_controls(gr, service, vis_in, ir_in, text)
@@ -448,7 +461,7 @@ def build_app(
                         cache_examples=False, examples_per_page=10, elem_id="examples",
                         api_visibility="private")
         dep = fuse_btn.click(
-            fuse, inputs=[vis_in, ir_in, text, resize], outputs=[result, compare, download, status],
+            fuse, inputs=[vis_in, ir_in, text, resize, ir_weight], outputs=[result, compare, download, status],
             api_name="fuse", preprocess=False, concurrency_limit="default", show_progress_on=[result],
         )
         dep.failure(None, None, status, js="() => 'The last fusion did not run: see the message in the corner.'",
