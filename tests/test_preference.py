@@ -175,3 +175,6 @@ def test_a_preference_stage_trains_records_and_serves_the_slider(tmp_path: Path)
     f2 = textif.load(str(export), backend="torch", ir_weight=1.0)
     np.testing.assert_array_equal(f2.fuse(vis, ir), hi)
     np.testing.assert_array_equal(f2.fuse(vis, ir, ir_weight=0.0), lo)
+    # an embedding given directly (the video path embeds once per clip) is moved the same way
+    torch.testing.assert_close(f2.fuse_tensor(v, i, torch.from_numpy(f2.embedding(None))),
+                               fuser.fuse_tensor(v, i, ir_weight=1.0))
