@@ -11,16 +11,18 @@ to the loss (:func:`textif.losses.fusion.textif_loss`'s ``ir_weight``):
   sentence to the infrared one, ``e + (2 w - 1) * strength * (e_ir - e_vis) / 2``
   (:func:`preference_shift`), so ``w = 0.5`` leaves the embedding exactly as it was.
 
-Pure Python and torch; the anchors' embeddings come from the model's text cache or encoder.
+Torch is imported only by the functions that take tensors; the anchors' embeddings come from the
+model's text cache or encoder.
 """
 from __future__ import annotations
 
-from typing import Literal, Sequence
-
-import torch
-from torch import Tensor
+from typing import TYPE_CHECKING, Literal, Sequence
 
 from textif.core.errors import TextIFError
+
+if TYPE_CHECKING:  # torch is imported where it is used: the ONNX fuse path never loads it
+    import torch
+    from torch import Tensor
 
 __all__ = [
     "NEUTRAL_IR_WEIGHT",
@@ -108,6 +110,8 @@ def preference_shift(ir_weight: float | Tensor, e_ir: Tensor, e_vis: Tensor, *, 
         ``(B, D)`` (or ``(1, D)`` for a number), on ``e_ir``'s device and dtype; add it to the
         sentence's embedding.
     """
+    import torch
+
     d = (e_ir.reshape(1, -1) - e_vis.reshape(1, -1)) / 2
     w = torch.as_tensor(ir_weight, dtype=d.dtype, device=d.device).reshape(-1, 1)
     return (2 * w - 1) * strength * d
@@ -126,6 +130,8 @@ def sample_preference(
     ``sentence_prob``, a clause of a random direction and its :data:`SENTENCE_IR_WEIGHT`, else a
     slider setting drawn uniformly from ``[0, 1]`` (no clause: the caller shifts the embedding).
     """
+    import torch
+
     if not 0 <= prob <= 1 or not 0 <= sentence_prob <= 1:
         raise PreferenceError(f"preference probabilities must be in [0, 1], got {prob}, {sentence_prob}")
     u = torch.rand(3, generator=generator).tolist()
