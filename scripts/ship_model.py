@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+from pathlib import Path
 
 import torch
 
@@ -28,10 +29,11 @@ def main() -> None:
     ap.add_argument("checkpoint")
     ap.add_argument("name")
     ap.add_argument("--card", default=None, help="model card (Markdown) to ship beside the weights")
+    ap.add_argument("--out", default=None, help="write here instead of textif/weights/<name> (e.g. a stage's fp16 weights kept in checkpoints/ to continue from next session)")
     a = ap.parse_args()
     ck = from_pretrained(a.checkpoint)
     training = provenance(ck.training)
-    out = WEIGHTS_DIR / a.name
+    out = WEIGHTS_DIR / a.name if a.out is None else Path(a.out)
     save_pretrained(ck.model, out, name=a.name, text_encoder=ck.text_encoder, training=training,
                     dtype=torch.float16, text_cache=ck.text_cache)
     if a.card:
