@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal, Sequence
 
+import numpy as np
+
 from textif.core.errors import TextIFError
 
 if TYPE_CHECKING:  # torch is imported where it is used: the ONNX fuse path never loads it
@@ -98,22 +100,28 @@ def check_ir_weight(ir_weight: object) -> float | None:
     return w
 
 
-def preference_shift(ir_weight: float | Tensor, e_ir: Tensor, e_vis: Tensor, *, strength: float = 1.0) -> Tensor:
-    """The slider's move of a text embedding: ``(2 w - 1) * strength * (e_ir - e_vis) / 2``.
+def preference_shift(ir_weight: float | Tensor, e_ir: Tensor | np.ndarray, e_vis: Tensor | np.ndarray, *,
+                     strength: float = 1.0) -> Tensor | np.ndarray:
+    """The slider's move of a text embedding: ``(2 w - 1) * strength * (e_ir - e_vis) / 2``; the one
+    definition that training (torch) and the Fuser (numpy, also for ONNX Runtime) share.
 
     Args:
         ir_weight: a number or ``(B,)`` in ``[0, 1]``.
-        e_ir, e_vis: ``(D,)`` or ``(1, D)`` embeddings of :data:`IR_ANCHOR` and :data:`VIS_ANCHOR`.
+        e_ir, e_vis: ``(D,)`` or ``(1, D)`` embeddings of :data:`IR_ANCHOR` and :data:`VIS_ANCHOR`,
+            both torch tensors or both numpy arrays.
         strength: scale of the move (a training hyper-parameter, recorded in the checkpoint).
 
     Returns:
-        ``(B, D)`` (or ``(1, D)`` for a number), on ``e_ir``'s device and dtype; add it to the
-        sentence's embedding.
+        ``(B, D)`` (or ``(1, D)`` for a number) of the embeddings' kind, dtype (and device); add it
+        to the sentence's embedding.
     """
-    import torch
-
     d = (e_ir.reshape(1, -1) - e_vis.reshape(1, -1)) / 2
-    w = torch.as_tensor(ir_weight, dtype=d.dtype, device=d.device).reshape(-1, 1)
+    if isinstance(d, np.ndarray):
+        w = np.asarray(ir_weight, dtype=d.dtype).reshape(-1, 1)
+    else:
+        import torch
+
+        w = torch.as_tensor(ir_weight, dtype=d.dtype, device=d.device).reshape(-1, 1)
     return (2 * w - 1) * strength * d
 
 

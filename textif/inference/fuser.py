@@ -403,7 +403,14 @@ class Fuser:
         Raises:
             PreferenceError: ``ir_weight`` outside [0, 1], or a model not trained for it.
         """
-        from textif.data.preference import IR_ANCHOR, NEUTRAL_IR_WEIGHT, VIS_ANCHOR, PreferenceError, check_ir_weight
+        from textif.data.preference import (
+            IR_ANCHOR,
+            NEUTRAL_IR_WEIGHT,
+            VIS_ANCHOR,
+            PreferenceError,
+            check_ir_weight,
+            preference_shift,
+        )
 
         w = check_ir_weight(ir_weight)
         if w is None or w == NEUTRAL_IR_WEIGHT:
@@ -412,8 +419,7 @@ class Fuser:
         if strength is None:
             raise PreferenceError(f"model {self.name!r} was not trained for ir_weight (modality preference); "
                                   "leave it out, or use a model trained with a preference stage")
-        d = (self.embedding(IR_ANCHOR) - self.embedding(VIS_ANCHOR)) / 2
-        return ((2 * w - 1) * strength * d).astype(np.float32)
+        return preference_shift(w, self.embedding(IR_ANCHOR), self.embedding(VIS_ANCHOR), strength=strength)
 
     def embed(self, text: str | None) -> "Tensor":
         """``(1, text_dim)`` tensor embedding of ``text`` on the fuser's device (see :meth:`embedding`)."""

@@ -296,8 +296,11 @@ class FusionService:
                 "'Resize infrared to the visible size' if they differ only in resolution"
             )
         resize = bool(resize_ir_to_vis and v.shape[:2] != i.shape[:2])
-        weight = None if ir_weight is None or float(ir_weight) == 0.5 else float(ir_weight)
-        self.fuser.preference_shift(weight)  # out of range, or a model not trained for it: one line
+        from textif.data.preference import NEUTRAL_IR_WEIGHT, check_ir_weight
+
+        weight = check_ir_weight(ir_weight)  # out of range: one line
+        weight = None if weight == NEUTRAL_IR_WEIGHT else weight  # neutral shares the plain fusion's cache entry
+        self.fuser.preference_shift(weight)  # a model not trained for it: one line
         from textif.web.detect_ui import resolve_prompt  # "auto": the detector chooses the sentence
 
         prompt = resolve_prompt(prompt, v, i)
