@@ -8,7 +8,7 @@ from typing import Any, Iterator
 import pytest
 
 from tests.test_detect import write_pair
-from tests.test_web import CHROMIUM, CHROMIUM_ARGS, _playwright_or_skip, free_port
+from tests.test_web import free_port, page_with_pair
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 pytestmark = pytest.mark.filterwarnings("ignore:::gradio.queueing")
@@ -59,29 +59,14 @@ def test_detect_endpoint(detect_web: dict[str, Any]):
 
 
 def test_detect_button_fills_the_text_box(detect_web: dict[str, Any]):
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} not found")
-    sync_playwright = _playwright_or_skip()
     from textif.detect import Detector
 
     v, i = write_pair(detect_web["files"], "page", seed=2)
     expected = Detector.load(detect_web["detector"]).diagnose(v, i).text
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=60_000)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1100})
-            page.set_default_timeout(60_000)
-            page.goto(detect_web["url"], wait_until="domcontentloaded")
-            page.wait_for_selector("#detect")
-            page.locator("#prompt textarea").fill("something else")
-            page.locator("#vis input[type=file]").set_input_files(str(v))
-            page.locator("#ir input[type=file]").set_input_files(str(i))
-            page.wait_for_selector("#vis img")
-            page.wait_for_selector("#ir img")
-            page.locator("#detect").click()
-            page.wait_for_function("(t) => document.querySelector('#prompt textarea').value === t", arg=expected)
-            page.wait_for_function("() => document.querySelector('#detected').innerText.includes('Infrared:')")
-            found = page.inner_text("#detected")
-        finally:
-            browser.close()
+    with page_with_pair(detect_web["url"], v, i, "#detect") as page:
+        page.locator("#prompt textarea").fill("something else")
+        page.locator("#detect").click()
+        page.wait_for_function("(t) => document.querySelector('#prompt textarea').value === t", arg=expected)
+        page.wait_for_function("() => document.querySelector('#detected').innerText.includes('Infrared:')")
+        found = page.inner_text("#detected")
     assert found.startswith("Visible:") and "Infrared:" in found

@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import randomize_text_path
 from tests.test_detect import write_pair
-from tests.test_web import CHROMIUM, CHROMIUM_ARGS, _playwright_or_skip, free_port
+from tests.test_web import free_port, page_with_pair
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 pytestmark = pytest.mark.filterwarnings("ignore:::gradio.queueing")
@@ -60,30 +60,15 @@ def test_fuse_endpoint_takes_the_ir_weight(pref_web: dict[str, Any]):
 
 
 def test_slider_reaches_the_fusion_in_the_browser(pref_web: dict[str, Any]):
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} not found")
-    sync_playwright = _playwright_or_skip()
     from gradio_client import Client, handle_file
 
     v, i = write_pair(pref_web["files"], "page", seed=5)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=60_000)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1100})
-            page.set_default_timeout(60_000)
-            page.goto(pref_web["url"], wait_until="domcontentloaded")
-            page.wait_for_selector("#ir-weight")
-            page.locator("#vis input[type=file]").set_input_files(str(v))
-            page.locator("#ir input[type=file]").set_input_files(str(i))
-            page.wait_for_selector("#vis img")
-            page.wait_for_selector("#ir img")
-            box = page.locator("#ir-weight input[type=number]")
-            box.fill("0.9")
-            box.press("Enter")
-            page.locator("#fuse").click()
-            page.wait_for_function("() => document.querySelector('#status').innerText.includes('Fused')")
-        finally:
-            browser.close()
+    with page_with_pair(pref_web["url"], v, i, "#ir-weight") as page:
+        box = page.locator("#ir-weight input[type=number]")
+        box.fill("0.9")
+        box.press("Enter")
+        page.locator("#fuse").click()
+        page.wait_for_function("() => document.querySelector('#status').innerText.includes('Fused')")
     # the same pair at 0.9 is now in the server's cache: the browser's request carried the slider
     client = Client(pref_web["url"], verbose=False, analytics_enabled=False)
     status = client.predict(handle_file(v), handle_file(i), "Fuse the infrared and visible images.", False, 0.9,

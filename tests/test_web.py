@@ -10,6 +10,7 @@ Regenerate the README screenshot (a real fusion of the bundled ``010007`` pair) 
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -267,6 +268,27 @@ def _playwright_or_skip():
     except ImportError:
         pytest.skip("the playwright Python package is not installed (pip install -e '.[dev]')")
     return sync_playwright
+
+
+@contextlib.contextmanager
+def page_with_pair(url: str, vis: Path, ir: Path, ready: str) -> Iterator[Any]:
+    """A headless Chromium page (1400x1100, 60 s timeouts) at ``url``, once ``ready`` (a selector)
+    is on it and ``vis``/``ir`` are uploaded to the image tab and previewed; skips without Chromium."""
+    sync_playwright = _playwright_or_skip()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=60_000)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1100})
+            page.set_default_timeout(60_000)
+            page.goto(url, wait_until="domcontentloaded")
+            page.wait_for_selector(ready)
+            page.locator("#vis input[type=file]").set_input_files(str(vis))
+            page.locator("#ir input[type=file]").set_input_files(str(ir))
+            page.wait_for_selector("#vis img")
+            page.wait_for_selector("#ir img")
+            yield page
+        finally:
+            browser.close()
 
 
 def _image_src(page, elem: str) -> str:
