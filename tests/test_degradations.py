@@ -148,6 +148,29 @@ def test_noise_raises_high_frequency_energy(name: str) -> None:
     assert mean_shift < 0.01  # zero-mean noise
 
 
+def test_ir_noise_fixed_pattern_and_drift_match_their_definitions() -> None:
+    """Uncorrected-sensor marks: column offsets with deviation ``fixed_pattern`` x the noise
+    deviation (rows half of it), and a black-level drift added as is."""
+    x = torch.full((1, 1, 256, 256), 0.5)
+    sigma = 0.5 * 40 / 255
+    plain = D.add_ir_noise(x, 0.5, generator=_gen(1)) - x
+    fpn = D.add_ir_noise(x, 0.5, generator=_gen(1), fixed_pattern=0.6) - x
+    assert float(plain.mean(dim=2).std()) < 0.15 * sigma  # white noise averages out down a column
+    assert float(fpn.mean(dim=2).std()) == pytest.approx(0.6 * sigma, rel=0.2)
+    assert float(fpn.mean(dim=3).std()) == pytest.approx(0.3 * sigma, rel=0.25)
+    drift = D.add_ir_noise(x, 0.5, generator=_gen(1), offset=0.12) - x
+    assert float((drift - plain).mean()) == pytest.approx(0.12, abs=1e-4)
+    assert torch.equal(D.add_ir_noise(x, 0.0, generator=_gen(1), offset=0.12), x)  # severity 0: untouched
+
+
+def test_random_ir_noise_sometimes_carries_stripes() -> None:
+    x = torch.full((1, 1, 96, 96), 0.5)
+    col_dev = [float((D.random_add_ir_noise(x, generator=_gen(i), severity=0.6) - x).mean(dim=2).std())
+               for i in range(16)]
+    sigma = 0.6 * 40 / 255
+    assert min(col_dev) < 0.15 * sigma < 0.2 * sigma < max(col_dev)
+
+
 @pytest.mark.parametrize("kind", D.BLUR_KINDS)
 def test_blur_lowers_gradient_energy(kind: str) -> None:
     assert _decreasing(_series("blur", _grad_energy, _textured(2, 3), kind=kind))

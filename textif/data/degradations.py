@@ -631,8 +631,11 @@ def add_ir_noise(
     *,
     generator: torch.Generator | None = None,
     correlation: Param = None,
+    fixed_pattern: Param = None,
+    offset: Param = None,
 ) -> Tensor:
-    """Infrared random noise: Gaussian, standard deviation ``s * 40/255``, shared by all channels.
+    """Infrared sensor noise: Gaussian, standard deviation ``s * 40/255``, shared by all channels,
+    optionally with the other marks of an uncorrected microbolometer.
 
     Args:
         img: ``(B, 1, H, W)`` float in ``[0, 1]``.
@@ -640,6 +643,10 @@ def add_ir_noise(
         generator: seeds the noise.
         correlation: share of spatially correlated noise (white noise blurred with
             sigma 1 px, renormalised to the same deviation) in ``[0, 1]``; default 0.
+        fixed_pattern: deviation of one offset per column, relative to the noise deviation
+            (rows get half of it), ``>= 0``; default 0 (no fixed pattern).
+        offset: black-level drift added to every pixel (not scaled by severity), in
+            ``[-1, 1]``; default 0.
     """
     name = "ir_noise"
     _require_generator(generator, name)
@@ -647,23 +654,30 @@ def add_ir_noise(
     b, _, h, w = x.shape
     s = _severity(severity, b, x, name)
     rho = _v(_param(correlation, x.new_zeros(b), name, "correlation").clamp(0, 1))
+    fp = _v(_param(fixed_pattern, x.new_zeros(b), name, "fixed_pattern").clamp(min=0))
+    drift = _v(_param(offset, x.new_zeros(b), name, "offset").clamp(-1, 1))
     white = _randn((b, 1, h, w), generator, x)
     base = _randn((b, 1, h, w), generator, x)
     k = get_gaussian_kernel2d((5, 5), x.new_tensor([[1.0, 1.0]]), device=x.device, dtype=x.dtype)
     corr = filter2d(base, k, border_type="reflect" if min(h, w) > 2 else "replicate") / torch.sqrt((k * k).sum())
     n = torch.sqrt(1 - rho) * white + torch.sqrt(rho) * corr
-    out = x + _v(s) * (40.0 / 255.0) * n
+    if bool((fp > 0).any()):
+        n = n + fp * (_randn((b, 1, 1, w), generator, x) + 0.5 * _randn((b, 1, h, 1), generator, x))
+    out = x + _v(s) * (40.0 / 255.0) * n + drift
     return _finish(out, x, s, img, squeeze)
 
 
 def random_add_ir_noise(img: Tensor, *, generator: torch.Generator | None,
                         severity: SeverityArg = _DEFAULT_RANGE) -> Tensor:
-    """:func:`add_ir_noise` with random severity and a correlated share in ``[0, 0.5]``."""
+    """:func:`add_ir_noise` with random severity, a correlated share in ``[0, 0.8]``, and (each
+    half of the time) a fixed pattern in ``[0.2, 0.8]`` and a black-level drift in ``[-0.05, 0.15]``."""
     x, _ = _prepare(img, "ir_noise")
     b = x.shape[0]
     s = _draw_severity(severity, b, generator, x, "ir_noise")
-    rho = _uniform(0.0, 0.5, (b,), generator, x)
-    return add_ir_noise(img, s, generator=generator, correlation=rho)
+    rho = _uniform(0.0, 0.8, (b,), generator, x)
+    fp = _uniform(0.2, 0.8, (b,), generator, x) * (_rand((b,), generator, x) < 0.5)
+    drift = _uniform(-0.05, 0.15, (b,), generator, x) * (_rand((b,), generator, x) < 0.5)
+    return add_ir_noise(img, s, generator=generator, correlation=rho, fixed_pattern=fp, offset=drift)
 
 
 def add_ir_stripe(
