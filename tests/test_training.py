@@ -125,6 +125,38 @@ def test_consistency_to_frozen_teacher(tmp_path: Path):
     assert "train/consistency" in (tmp_path / "run" / "logs" / "metrics.csv").read_text()
 
 
+def test_distill_into_another_architecture(tmp_path: Path):
+    """A student with another stem starts from the teacher's weights where they fit
+    (``init_partial``), the rest fresh and recorded; ``distill_weight`` pulls it toward the
+    teacher's output on the same input, and the lineage names the teacher."""
+    import torch
+
+    from textif.models import create_model
+    from textif.models.hub import save_pretrained
+    from textif.training.module import TextIFModule
+    from textif.training.run import train
+
+    torch.manual_seed(0)
+    teacher_dir = save_pretrained(create_model("textif-tiny"), tmp_path / "teacher", name="textif-tiny",
+                                  text_encoder="minilm", training={"steps": 1})
+    over = dict(model_overrides={"stem": 2}, init_from=str(teacher_dir), distill_weight=5.0)
+    with pytest.raises(TextIFError, match="stem differ.*init_partial"):
+        TextIFModule(load_config(write_config(tmp_path / "a"), **over))
+    cfg = load_config(write_config(tmp_path), init_partial=True, **over)
+    module = TextIFModule(cfg)
+    teacher = module._teacher[0].state_dict()
+    fresh = set(module.fresh_parameters)
+    assert fresh and all(k.startswith(("encoder_vis.", "encoder_ir.", "output.")) for k in fresh)
+    student = module.model.state_dict()
+    assert all(torch.equal(student[k], teacher[k]) for k in student if k not in fresh)
+    assert any(student[k].shape != teacher[k].shape for k in fresh)
+    export = train(cfg, progress=False)
+    assert "train/distill" in (tmp_path / "run" / "logs" / "metrics.csv").read_text()
+    stage = json.loads((export / "config.json").read_text())["training"]
+    assert stage["teacher"] == str(teacher_dir) and set(stage["fresh_parameters"]) == fresh
+    assert stage["config"]["distill_weight"] == 5.0 and stage["config"]["init_partial"] is True
+
+
 @pytest.mark.slow
 def test_two_process_ddp_on_cpu(tmp_path: Path):
     cfg_file = write_config(tmp_path, max_steps=3)

@@ -38,7 +38,7 @@ from textif.models.layers import (
 )
 
 __all__ = ["TextIFConfig", "TextIF", "MODELS", "register_model", "create_model", "list_models", "model_config",
-           "grow_model"]
+           "grow_model", "transplant_weights"]
 
 
 @dataclass
@@ -315,6 +315,14 @@ def _restore() -> TextIFConfig:
     return dataclasses.replace(_small(), window=8, detail_dim=16, detail_blocks=4)
 
 
+@register_model("textif-fast")
+def _fast() -> TextIFConfig:
+    """textif-small's layers behind a pixel-unshuffle stem of 4 (every level at half the resolution,
+    about a quarter of the work) with windowed deepest-level attention; meant to be distilled from
+    a larger model (``distill_weight``)."""
+    return dataclasses.replace(_small(), stem=4, window=8)
+
+
 @register_model("textif-tiny")
 def _tiny() -> TextIFConfig:
     """For tests: a few thousand parameters."""
@@ -342,6 +350,18 @@ def list_models() -> list[str]:
 # identity), and fields that change nothing that is learned.
 _GROWABLE = frozenset({"window", "detail_dim", "detail_blocks"})
 _NOT_LEARNED = frozenset({"full_attention", "attention_max_elements"})
+
+
+def transplant_weights(net: TextIF, config: TextIFConfig) -> tuple[TextIF, list[str]]:
+    """A new network of architecture ``config`` holding every weight of ``net`` whose name and shape
+    match (e.g. the levels of a network with another stem); returns it and the names of the
+    parameters that start fresh."""
+    new = TextIF(config=config).to(next(net.parameters()).dtype)
+    own = new.state_dict()
+    take = {k: v for k, v in net.state_dict().items() if k in own and own[k].shape == v.shape}
+    new.load_state_dict(take, strict=False)
+    fresh = [k for k, _ in new.named_parameters() if k not in take]
+    return new.train(net.training), fresh
 
 
 def grow_model(net: TextIF, config: TextIFConfig) -> TextIF:

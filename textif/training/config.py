@@ -99,6 +99,13 @@ class TrainConfig:
     # fusion of the *clean* pair (what the degradation-awareness check measures). 0 disables it.
     consistency_weight: float = 0.0
     teacher: str | None = None  # checkpoint folder of the teacher (default: init_from)
+    # Distillation: L1 between the output and the frozen teacher's output on the *same* input and
+    # text (degraded pair, prompt, preference), so a smaller network learns what the teacher does,
+    # restoration included. 0 disables it; > 0 needs a teacher (``teacher`` or ``init_from``).
+    distill_weight: float = 0.0
+    # Start from init_from even where the architectures differ (e.g. a student with another stem):
+    # every weight whose name and shape match is copied, the rest start fresh (and are recorded).
+    init_partial: bool = False
     # Train only the parameters whose names start with one of these prefixes (e.g. ["detail"] for the
     # full-resolution path of a network grown from init_from); the rest stays frozen. Empty: all.
     train_only: list[str] = field(default_factory=list)

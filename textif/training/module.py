@@ -19,7 +19,7 @@ from textif.core.errors import TextIFError
 from textif.core.io import write_image
 from textif.losses import TextIFLoss
 from textif.models import create_model
-from textif.models.textif import grow_model, model_config
+from textif.models.textif import grow_model, model_config, transplant_weights
 from textif.models.hub import Checkpoint, bundled_weights, from_pretrained, save_pretrained
 from textif.models.provenance import lineage
 from textif.models.text import get_text_encoder
@@ -67,12 +67,19 @@ class TextIFModule(L.LightningModule):
         super().__init__()
         self.cfg = cfg
         self.parent_lineage: list[dict[str, Any]] = []
+        self.fresh_parameters: list[str] = []  # init_partial: parameters that did not come from init_from
         if cfg.init_from:
             start = load_start(cfg.init_from, "init_from", cfg.origin.get("init_from_config"))
-            try:  # a stage may add the optional parts (window attention, the detail path) to its start
-                self.model = grow_model(start.model, model_config(cfg.model, **cfg.model_overrides)).train()
-            except ValueError as e:
-                raise TextIFError(f"init_from {cfg.init_from} does not fit model {cfg.model}: {e}") from None
+            target = model_config(cfg.model, **cfg.model_overrides)
+            if cfg.init_partial:  # another architecture: carry over what fits, the rest starts fresh
+                self.model, self.fresh_parameters = transplant_weights(start.model, target)
+                self.model.train()
+            else:
+                try:  # a stage may add the optional parts (window attention, the detail path) to its start
+                    self.model = grow_model(start.model, target).train()
+                except ValueError as e:
+                    raise TextIFError(f"init_from {cfg.init_from} does not fit model {cfg.model}: {e} "
+                                      "(init_partial: true copies only the weights that fit)") from None
             self.parent_lineage = lineage(start.training)
         else:
             self.model = create_model(cfg.model, **cfg.model_overrides)
@@ -95,12 +102,14 @@ class TextIFModule(L.LightningModule):
             raise ValueError(f"loss_weights must be 'paper' or 'uniform', got {cfg.loss_weights!r}")
         self._encoder = None  # frozen, outside the module so it is never saved in a checkpoint
         self._teacher: list[torch.nn.Module] = []  # likewise (a list hides it from nn.Module registration)
-        if cfg.consistency_weight < 0:
-            raise ValueError(f"consistency_weight must be >= 0, got {cfg.consistency_weight}")
-        if cfg.consistency_weight > 0:
+        if cfg.consistency_weight < 0 or cfg.distill_weight < 0:
+            raise ValueError(f"consistency_weight and distill_weight must be >= 0, got {cfg.consistency_weight}, "
+                             f"{cfg.distill_weight}")
+        if cfg.consistency_weight > 0 or cfg.distill_weight > 0:
             src = cfg.teacher or cfg.init_from
             if not src:
-                raise ValueError("consistency_weight > 0 needs a teacher checkpoint (set teacher or init_from)")
+                raise ValueError("consistency_weight or distill_weight > 0 needs a teacher checkpoint "
+                                 "(set teacher or init_from)")
             made_by = cfg.origin.get("teacher_config" if cfg.teacher else "init_from_config")
             teacher = load_start(src, "teacher", made_by).model.float().eval()
             teacher.requires_grad_(False)
@@ -161,13 +170,20 @@ class TextIFModule(L.LightningModule):
         emb, ir_weight, neutral = self.preferences(list(batch["text"]))
         fused = self.model(batch["vis"], batch["ir"], emb.to(batch["vis"].dtype))
         total, terms = self.loss_fn(fused, batch["ir_gt"], batch["vis_gt"], batch["task"], ir_weight)
-        if self._teacher:  # the teacher's neutral fusion: only for samples without a preference
+        if self._teacher and self.cfg.consistency_weight > 0:  # the teacher's neutral clean fusion: only
+            # for samples without a preference
             target = self.teacher_target(batch["vis_gt"], batch["ir_gt"])
             per = (fused - target).abs().flatten(1).mean(1)
             if neutral is not None:
                 per = per * neutral.to(per.dtype)
             terms = {**terms, "consistency": per.mean()}
             total = total + self.cfg.consistency_weight * terms["consistency"]
+        if self.cfg.distill_weight > 0:  # the teacher on the same input and text
+            with torch.no_grad():
+                teacher = self._teacher[0].to(device=fused.device)
+                target = teacher(batch["vis"], batch["ir"], emb.to(batch["vis"].dtype)).clamp(0, 1)
+            terms = {**terms, "distill": (fused - target).abs().mean()}
+            total = total + self.cfg.distill_weight * terms["distill"]
         bs = fused.shape[0]
         self.log("train/loss", total, prog_bar=True, batch_size=bs, sync_dist=False)
         for k, v in terms.items():
@@ -292,7 +308,9 @@ def stage_record(module: TextIFModule) -> dict[str, Any]:
         "torch": torch.__version__,
     }
     record["config"].pop("origin", None)
-    if cfg.consistency_weight > 0:  # the teacher defaults to init_from
+    if module.fresh_parameters:  # init_partial: what did not come from init_from
+        record["fresh_parameters"] = module.fresh_parameters
+    if cfg.consistency_weight > 0 or cfg.distill_weight > 0:  # the teacher defaults to init_from
         own = cfg.teacher is not None
         record["teacher"] = cfg.teacher if own else cfg.init_from
         record["teacher_config"] = rel(origin.get("teacher_config" if own else "init_from_config"))
