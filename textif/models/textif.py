@@ -318,9 +318,10 @@ def _restore() -> TextIFConfig:
 @register_model("textif-fast")
 def _fast() -> TextIFConfig:
     """textif-small's layers behind a pixel-unshuffle stem of 4 (every level at half the resolution,
-    about a quarter of the work) with windowed deepest-level attention; meant to be distilled from
-    a larger model (``distill_weight``)."""
-    return dataclasses.replace(_small(), stem=4, window=8)
+    about a quarter of the work), windowed deepest-level attention and a lighter full-resolution
+    restoration path (2 NAFNet blocks of 8 channels); meant to be distilled from textif-restore
+    (``distill_weight``)."""
+    return dataclasses.replace(_small(), stem=4, window=8, detail_dim=8, detail_blocks=2)
 
 
 @register_model("textif-tiny")
