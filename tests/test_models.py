@@ -204,6 +204,24 @@ def test_restore_preset_grown_from_small_starts_identical_and_costs_linear_atten
         model_config("textif-restore", full_attention=True)
 
 
+def test_fast_preset_takes_the_body_of_restore_and_needs_multiples_of_32():
+    from textif.models.textif import grow_model, model_config, transplant_weights
+
+    torch.manual_seed(0)
+    restore = grow_model(create_model("textif-small"), model_config("textif-restore"))
+    fast, fresh = transplant_weights(restore, model_config("textif-fast"))
+    cfg = fast.config
+    assert (cfg.stem, cfg.window, cfg.detail_dim, cfg.multiple) == (4, 8, 8, 32)
+    assert {k.split(".")[0] for k in fresh} == {"encoder_vis", "encoder_ir", "output", "detail"}
+    body = {k: v for k, v in fast.state_dict().items() if k.startswith(("cross_attention.", "decoders.", "sigm."))}
+    assert body and all(torch.equal(v, restore.state_dict()[k]) for k, v in body.items())
+    with torch.no_grad():
+        out = fast.eval()(torch.rand(1, 3, 64, 96), torch.rand(1, 1, 64, 96), torch.randn(1, 384))
+    assert out.shape == (1, 3, 64, 96)
+    with pytest.raises(ValueError, match="multiples of 32"):
+        fast(torch.rand(1, 3, 48, 96), torch.rand(1, 1, 48, 96), torch.randn(1, 384))
+
+
 def test_paper_preset_stays_faithful():
     cfg = model_config("textif-paper")
     assert (cfg.window, cfg.detail_dim, cfg.stem) == (0, 0, 1)
