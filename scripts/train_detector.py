@@ -68,7 +68,9 @@ def _sample(img: torch.Tensor, modality: str, parts: tuple[str, ...], rng: rando
     x = img
     for p in sorted(parts, key=APPLY_ORDER.index):
         s = rng.uniform(*SEV_RANGE)
-        x = DEGRADATIONS.get(p).random_fn(x, generator=g, severity=s)
+        # plain infrared noise: stripes stay a type of their own (M3SVD-like noise is ir_noise+ir_stripe)
+        kw = {"sensor_marks": False} if p == "ir_noise" else {}
+        x = DEGRADATIONS.get(p).random_fn(x, generator=g, severity=s, **kw)
         i = types.index(p)
         label[i], sev[i], mask[i] = 1.0, s, 1.0
     if real_types is not None:

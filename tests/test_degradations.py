@@ -168,7 +168,10 @@ def test_random_ir_noise_sometimes_carries_stripes() -> None:
     col_dev = [float((D.random_add_ir_noise(x, generator=_gen(i), severity=0.6) - x).mean(dim=2).std())
                for i in range(16)]
     sigma = 0.6 * 40 / 255
-    assert min(col_dev) < 0.15 * sigma < 0.2 * sigma < max(col_dev)
+    assert min(col_dev) < 0.25 * sigma and max(col_dev) > 0.4 * sigma  # some samples striped, some not
+    plain = [float((D.random_add_ir_noise(x, generator=_gen(i), severity=0.6, sensor_marks=False) - x).mean(dim=2).std())
+             for i in range(16)]
+    assert max(plain) < 0.25 * sigma
 
 
 @pytest.mark.parametrize("kind", D.BLUR_KINDS)

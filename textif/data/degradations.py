@@ -668,12 +668,18 @@ def add_ir_noise(
 
 
 def random_add_ir_noise(img: Tensor, *, generator: torch.Generator | None,
-                        severity: SeverityArg = _DEFAULT_RANGE) -> Tensor:
+                        severity: SeverityArg = _DEFAULT_RANGE, sensor_marks: bool = True) -> Tensor:
     """:func:`add_ir_noise` with random severity, a correlated share in ``[0, 0.8]``, and (each
-    half of the time) a fixed pattern in ``[0.2, 0.8]`` and a black-level drift in ``[-0.05, 0.15]``."""
+    half of the time) a fixed pattern in ``[0.2, 0.8]`` and a black-level drift in ``[-0.05, 0.15]``.
+
+    ``sensor_marks=False`` draws plain noise as before December 2026 (correlated share in
+    ``[0, 0.5]``, no fixed pattern, no drift; the same random stream), e.g. for a detector that
+    must keep stripes a type of their own."""
     x, _ = _prepare(img, "ir_noise")
     b = x.shape[0]
     s = _draw_severity(severity, b, generator, x, "ir_noise")
+    if not sensor_marks:
+        return add_ir_noise(img, s, generator=generator, correlation=_uniform(0.0, 0.5, (b,), generator, x))
     rho = _uniform(0.0, 0.8, (b,), generator, x)
     fp = _uniform(0.2, 0.8, (b,), generator, x) * (_rand((b,), generator, x) < 0.5)
     drift = _uniform(-0.05, 0.15, (b,), generator, x) * (_rand((b,), generator, x) < 0.5)
