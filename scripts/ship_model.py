@@ -20,8 +20,11 @@ def provenance(training: dict) -> dict:
     """The run's record with its full lineage and totals (older exports nested the previous stage
     under ``init_training``; they are flattened into ``lineage``)."""
     chain = lineage(training)
-    return {**chain[-1], "lineage": chain, "total_steps": total_steps(training),
-            "total_train_hours": total_train_hours(training)}
+    out = {**chain[-1], "lineage": chain, "total_steps": total_steps(training),
+           "total_train_hours": total_train_hours(training)}
+    if "preference" in training:  # the slider's scale: without it the model refuses ir_weight
+        out["preference"] = training["preference"]
+    return out
 
 
 def main() -> None:

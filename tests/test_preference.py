@@ -178,3 +178,19 @@ def test_a_preference_stage_trains_records_and_serves_the_slider(tmp_path: Path)
     # an embedding given directly (the video path embeds once per clip) is moved the same way
     torch.testing.assert_close(f2.fuse_tensor(v, i, torch.from_numpy(f2.embedding(None))),
                                fuser.fuse_tensor(v, i, ir_weight=1.0))
+
+
+def test_shipping_keeps_the_preference_record():
+    """scripts/ship_model.py rebuilds the provenance from the lineage; the slider's scale (a
+    top-level key of the export) must survive, or the shipped model refuses ir_weight."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "ship_model.py"
+    spec = importlib.util.spec_from_file_location("ship_model", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    stage = {"stage": 1, "steps": 3, "train_hours": 0.1, "config": {"preference": {"prob": 0.2, "strength": 0.7}}}
+    training = {**stage, "lineage": [stage], "preference": {"strength": 0.7}}
+    assert mod.provenance(training)["preference"] == {"strength": 0.7}
+    assert "preference" not in mod.provenance({**stage, "lineage": [stage]})
