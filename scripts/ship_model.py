@@ -18,13 +18,12 @@ from textif.models.provenance import lineage, total_steps, total_train_hours
 
 def provenance(training: dict) -> dict:
     """The run's record with its full lineage and totals (older exports nested the previous stage
-    under ``init_training``; they are flattened into ``lineage``)."""
+    under ``init_training``; they are flattened into ``lineage``). Every other key of the export
+    (e.g. ``preference``, the slider's scale) is kept as it is."""
     chain = lineage(training)
-    out = {**chain[-1], "lineage": chain, "total_steps": total_steps(training),
-           "total_train_hours": total_train_hours(training)}
-    if "preference" in training:  # the slider's scale: without it the model refuses ir_weight
-        out["preference"] = training["preference"]
-    return out
+    kept = {k: v for k, v in training.items() if k != "init_training"}
+    return {**kept, **chain[-1], "lineage": chain, "total_steps": total_steps(training),
+            "total_train_hours": total_train_hours(training)}
 
 
 def main() -> None:
