@@ -250,3 +250,33 @@ def test_color_loss_hand_computed() -> None:
     # kornia's rgb_to_ycbcr rounds the factors to 0.564 / 0.713: agreement to 1e-3
     assert float(color_loss(red_blue, grey)) == pytest.approx(cb + cr, rel=1e-3)
     assert float(color_loss(grey[:, :1], grey)) == 0.0  # a grey fused image has neutral chroma
+
+
+def test_distill_loss_pixel_and_gradient_terms():
+    """The pixel term is the mean absolute difference; the Sobel term is zero for a constant
+    offset (no edge changed) and, for a blurred copy, large next to its pixel difference."""
+    import torch.nn.functional as F
+
+    from textif.losses import DistillLoss, LossInputError, distill_loss
+
+    torch.manual_seed(0)
+    sharp = torch.rand(2, 3, 32, 32)
+    assert distill_loss(sharp, sharp, gradient_weight=1.0).item() == 0.0
+    shifted = sharp + 0.1
+    assert distill_loss(shifted, sharp).item() == pytest.approx(0.1, abs=1e-6)
+    # a constant offset leaves every edge as it was: interior Sobel responses are unchanged
+    # (kornia replicates the border, so the border rows stay unchanged too)
+    assert distill_loss(shifted, sharp, gradient_weight=1.0).item() == pytest.approx(0.1, abs=1e-5)
+    blurred = F.avg_pool2d(F.pad(sharp, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
+    pixel = distill_loss(blurred, sharp).item()
+    with_grad = distill_loss(blurred, sharp, gradient_weight=1.0).item()
+    assert with_grad - pixel > 2 * pixel  # blur costs more in the Sobel term than in pixels
+    assert DistillLoss(gradient_weight=1.0)(blurred, sharp).item() == pytest.approx(with_grad)
+    # no gradient reaches the teacher
+    s, t = blurred.clone().requires_grad_(), sharp.clone().requires_grad_()
+    distill_loss(s, t, gradient_weight=1.0).backward()
+    assert s.grad is not None and t.grad is None
+    with pytest.raises(LossInputError, match="same"):
+        distill_loss(sharp, sharp[:, :1])
+    with pytest.raises(LossInputError, match="gradient_weight"):
+        distill_loss(sharp, sharp, gradient_weight=-1)

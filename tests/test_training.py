@@ -139,7 +139,8 @@ def test_distill_into_another_architecture(tmp_path: Path):
     torch.manual_seed(0)
     teacher_dir = save_pretrained(create_model("textif-tiny"), tmp_path / "teacher", name="textif-tiny",
                                   text_encoder="minilm", training={"steps": 1})
-    over = dict(model_overrides={"stem": 2}, init_from=str(teacher_dir), distill_weight=5.0)
+    over = dict(model_overrides={"stem": 2}, init_from=str(teacher_dir), distill_weight=5.0,
+                distill_gradient_weight=0.5)
     with pytest.raises(TextIFError, match="stem differ.*init_partial"):
         TextIFModule(load_config(write_config(tmp_path / "a"), **over))
     cfg = load_config(write_config(tmp_path), init_partial=True, **over)
@@ -155,6 +156,9 @@ def test_distill_into_another_architecture(tmp_path: Path):
     stage = json.loads((export / "config.json").read_text())["training"]
     assert stage["teacher"] == str(teacher_dir) and set(stage["fresh_parameters"]) == fresh
     assert stage["config"]["distill_weight"] == 5.0 and stage["config"]["init_partial"] is True
+    assert stage["config"]["distill_gradient_weight"] == 0.5
+    with pytest.raises(ValueError, match="distill_gradient_weight must be >= 0"):
+        TextIFModule(load_config(write_config(tmp_path / "b"), init_partial=True, **{**over, "distill_gradient_weight": -1.0}))
 
 
 @pytest.mark.slow

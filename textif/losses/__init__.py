@@ -1,4 +1,5 @@
 """Text-IF fusion losses (paper Eq. 10-14) and the task-dependent weight table."""
+from textif.losses.distill import DistillLoss, distill_loss
 from textif.losses.fusion import (
     ColorLoss,
     GradientLoss,
@@ -25,6 +26,8 @@ __all__ = [
     "GradientLoss",
     "ColorLoss",
     "TextIFLoss",
+    "distill_loss",
+    "DistillLoss",
     "LossInputError",
     "LossWeights",
     "LOSS_TERMS",

@@ -103,6 +103,9 @@ class TrainConfig:
     # text (degraded pair, prompt, preference), so a smaller network learns what the teacher does,
     # restoration included. 0 disables it; > 0 needs a teacher (``teacher`` or ``init_from``).
     distill_weight: float = 0.0
+    # Weight, inside the distillation term, of the L1 between the Sobel responses of the output and
+    # the teacher's (textif.losses.distill_loss): edges and fine texture count more than in a pixel L1.
+    distill_gradient_weight: float = 0.0
     # Start from init_from even where the architectures differ (e.g. a student with another stem):
     # every weight whose name and shape match is copied, the rest start fresh (and are recorded).
     init_partial: bool = False

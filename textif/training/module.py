@@ -17,7 +17,7 @@ from torch import Tensor
 
 from textif.core.errors import TextIFError
 from textif.core.io import write_image
-from textif.losses import TextIFLoss
+from textif.losses import TextIFLoss, distill_loss
 from textif.models import create_model
 from textif.models.textif import grow_model, model_config, transplant_weights
 from textif.models.hub import Checkpoint, bundled_weights, from_pretrained, save_pretrained
@@ -102,9 +102,9 @@ class TextIFModule(L.LightningModule):
             raise ValueError(f"loss_weights must be 'paper' or 'uniform', got {cfg.loss_weights!r}")
         self._encoder = None  # frozen, outside the module so it is never saved in a checkpoint
         self._teacher: list[torch.nn.Module] = []  # likewise (a list hides it from nn.Module registration)
-        if cfg.consistency_weight < 0 or cfg.distill_weight < 0:
-            raise ValueError(f"consistency_weight and distill_weight must be >= 0, got {cfg.consistency_weight}, "
-                             f"{cfg.distill_weight}")
+        if cfg.consistency_weight < 0 or cfg.distill_weight < 0 or cfg.distill_gradient_weight < 0:
+            raise ValueError(f"consistency_weight, distill_weight and distill_gradient_weight must be >= 0, got "
+                             f"{cfg.consistency_weight}, {cfg.distill_weight}, {cfg.distill_gradient_weight}")
         if cfg.consistency_weight > 0 or cfg.distill_weight > 0:
             src = cfg.teacher or cfg.init_from
             if not src:
@@ -182,7 +182,7 @@ class TextIFModule(L.LightningModule):
             with torch.no_grad():
                 teacher = self._teacher[0].to(device=fused.device)
                 target = teacher(batch["vis"], batch["ir"], emb.to(batch["vis"].dtype)).clamp(0, 1)
-            terms = {**terms, "distill": (fused - target).abs().mean()}
+            terms = {**terms, "distill": distill_loss(fused, target, gradient_weight=self.cfg.distill_gradient_weight)}
             total = total + self.cfg.distill_weight * terms["distill"]
         bs = fused.shape[0]
         self.log("train/loss", total, prog_bar=True, batch_size=bs, sync_dist=False)
