@@ -159,6 +159,9 @@ def test_distill_into_another_architecture(tmp_path: Path):
     assert stage["config"]["distill_gradient_weight"] == 0.5
     with pytest.raises(ValueError, match="distill_gradient_weight must be >= 0"):
         TextIFModule(load_config(write_config(tmp_path / "b"), init_partial=True, **{**over, "distill_gradient_weight": -1.0}))
+    with pytest.raises(ValueError, match="does nothing without the distillation term"):
+        TextIFModule(load_config(write_config(tmp_path / "c"), init_partial=True,
+                                 **{**over, "distill_weight": 0.0, "distill_gradient_weight": 0.5}))
 
 
 @pytest.mark.slow

@@ -105,6 +105,9 @@ class TextIFModule(L.LightningModule):
         if cfg.consistency_weight < 0 or cfg.distill_weight < 0 or cfg.distill_gradient_weight < 0:
             raise ValueError(f"consistency_weight, distill_weight and distill_gradient_weight must be >= 0, got "
                              f"{cfg.consistency_weight}, {cfg.distill_weight}, {cfg.distill_gradient_weight}")
+        if cfg.distill_gradient_weight > 0 and cfg.distill_weight == 0:
+            raise ValueError(f"distill_gradient_weight={cfg.distill_gradient_weight} does nothing without the "
+                             "distillation term: set distill_weight > 0 (and a teacher) or distill_gradient_weight 0")
         if cfg.consistency_weight > 0 or cfg.distill_weight > 0:
             src = cfg.teacher or cfg.init_from
             if not src:
