@@ -9,6 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
 import yaml
 
 from textif.core.errors import TextIFError
@@ -385,3 +386,20 @@ def test_gpu_script_and_config_are_ready():
     assert p.returncode == 0, p.stderr
     p = subprocess.run([str(script)], capture_output=True, text=True)
     assert p.returncode != 0 and "usage: scripts/train_gpu.sh OUT_DIR" in p.stderr
+
+
+def test_validation_samples_do_not_depend_on_the_run_seed(tmp_path: Path):
+    """Validation losses must compare across stages, whose seeds differ: the validation samples'
+    degradations and prompts follow ``val.seed`` only."""
+    from textif.training.data import TextIFDataModule
+
+    def first_val_sample(sub: str, **over):
+        dm = TextIFDataModule(load_config(write_config(tmp_path / sub), **over))
+        dm.setup("fit")
+        return [dm.val_set[i] for i in range(len(dm.val_set))]
+
+    a, b = first_val_sample("a", seed=1), first_val_sample("b", seed=2)
+    c = first_val_sample("c", seed=1, val={"vis": "vis", "ir": "ir", "split": None, "images": 2, "size": 32, "seed": 5})
+    same = [all(torch.equal(x[k], y[k]) for k in ("vis", "ir")) and x["text"] == y["text"] for x, y in zip(a, b)]
+    assert len(a) > 1 and all(same)
+    assert not all(all(torch.equal(x[k], y[k]) for k in ("vis", "ir")) and x["text"] == y["text"] for x, y in zip(a, c))

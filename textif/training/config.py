@@ -65,6 +65,9 @@ class ValConfig:
     images: int = 4  # images in the validation grid
     size: int = 192  # centre crop side for validation (keeps validation cheap on a CPU)
     every_n_steps: int = 500
+    # Seed of the validation samples' degradations and prompts; fixed (not ``seed``) so that
+    # validation losses compare across the stages and runs of one validation setup.
+    seed: int = 0
 
 
 @dataclass

@@ -67,7 +67,7 @@ class TextIFDataModule(L.LightningDataModule):
             v = cfg.val
             self.val_set = PairedFolder(
                 (str(root / v.vis), str(root / v.ir)), mode="val", crop_size=v.size,
-                include=str(root / v.split) if v.split else None, seed=cfg.seed, clean_prob=0.2,
+                include=str(root / v.split) if v.split else None, seed=v.seed, clean_prob=0.2,
             )
 
     def train_dataloader(self) -> DataLoader:
