@@ -393,13 +393,16 @@ def test_validation_samples_do_not_depend_on_the_run_seed(tmp_path: Path):
     degradations and prompts follow ``val.seed`` only."""
     from textif.training.data import TextIFDataModule
 
-    def first_val_sample(sub: str, **over):
+    def val_samples(sub: str, **over) -> list[dict]:
         dm = TextIFDataModule(load_config(write_config(tmp_path / sub), **over))
         dm.setup("fit")
         return [dm.val_set[i] for i in range(len(dm.val_set))]
 
-    a, b = first_val_sample("a", seed=1), first_val_sample("b", seed=2)
-    c = first_val_sample("c", seed=1, val={"vis": "vis", "ir": "ir", "split": None, "images": 2, "size": 32, "seed": 5})
-    same = [all(torch.equal(x[k], y[k]) for k in ("vis", "ir")) and x["text"] == y["text"] for x, y in zip(a, b)]
-    assert len(a) > 1 and all(same)
-    assert not all(all(torch.equal(x[k], y[k]) for k in ("vis", "ir")) and x["text"] == y["text"] for x, y in zip(a, c))
+    def identical(xs: list[dict], ys: list[dict]) -> bool:
+        return all(torch.equal(x["vis"], y["vis"]) and torch.equal(x["ir"], y["ir"]) and x["text"] == y["text"]
+                   for x, y in zip(xs, ys, strict=True))
+
+    a, b = val_samples("a", seed=1), val_samples("b", seed=2)
+    c = val_samples("c", seed=1, val={"vis": "vis", "ir": "ir", "split": None, "images": 2, "size": 32, "seed": 5})
+    assert len(a) > 1 and identical(a, b)
+    assert not identical(a, c)
