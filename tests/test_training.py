@@ -165,6 +165,31 @@ def test_distill_into_another_architecture(tmp_path: Path):
                                  **{**over, "distill_weight": 0.0, "distill_gradient_weight": 0.5}))
 
 
+def test_channels_last_training_is_the_same_computation(tmp_path: Path):
+    """``channels_last`` (the default) keeps the network and the batches in NHWC memory: the first
+    step's loss is the one contiguous memory gives, and the export is a plain contiguous checkpoint."""
+    import csv
+
+    from textif.models.hub import from_pretrained
+    from textif.training.module import TextIFModule
+    from textif.training.run import train
+
+    def first_loss(sub: str, channels_last: bool) -> float:
+        cfg = load_config(write_config(tmp_path / sub, out_dir=str(tmp_path / sub / "run")), channels_last=channels_last)
+        export = train(cfg, progress=False)
+        assert from_pretrained(export).model is not None
+        rows = [r for r in csv.DictReader(open(tmp_path / sub / "run" / "logs" / "metrics.csv")) if r.get("train/loss")]
+        return float(rows[0]["train/loss"])
+
+    module = TextIFModule(load_config(write_config(tmp_path / "m")))
+    convs = [p for p in module.model.parameters() if p.dim() == 4 and p.shape[-1] > 1]
+    assert convs and all(p.is_contiguous(memory_format=torch.channels_last) for p in convs)
+    batch = module.memory_format({"vis": torch.rand(2, 3, 8, 8), "text": ["x", "y"]})
+    assert batch["vis"].is_contiguous(memory_format=torch.channels_last) and batch["text"] == ["x", "y"]
+    a, b = first_loss("cl", True), first_loss("plain", False)
+    assert a == pytest.approx(b, rel=1e-5)
+
+
 @pytest.mark.slow
 def test_two_process_ddp_on_cpu(tmp_path: Path):
     cfg_file = write_config(tmp_path, max_steps=3)

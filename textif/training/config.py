@@ -135,6 +135,10 @@ class TrainConfig:
     strategy: str = "auto"
     precision: str = "32-true"
     threads: int | None = None  # torch CPU threads per process
+    # Keep the network, the teacher and the batches in channels-last (NHWC) memory: the same
+    # numbers up to float rounding, faster convolutions on CPUs and GPUs (about 11 % per step on
+    # the 2-core CPU for textif-fast distilled from textif-restore). Exports are contiguous as before.
+    channels_last: bool = True
     # Wall-clock bound of one run (e.g. a lent GPU's few minutes): training stops at max_steps or
     # after this many minutes, whichever comes first, and the model is exported as usual. None: none.
     max_minutes: float | None = None
@@ -150,7 +154,7 @@ class TrainConfig:
 # learned: they may differ when a run is resumed. Everything else must match the checkpoint's config.
 RUN_CONTROL_KEYS = frozenset({
     "max_steps", "out_dir", "checkpoint_every_n_steps", "log_every_n_steps", "accelerator", "devices",
-    "num_nodes", "strategy", "threads", "max_minutes", "origin", "data.root", "data.num_workers", "data.cache_images", "val.images",
+    "num_nodes", "strategy", "threads", "channels_last", "max_minutes", "origin", "data.root", "data.num_workers", "data.cache_images", "val.images",
     "val.every_n_steps",
 })
 

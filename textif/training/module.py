@@ -117,6 +117,9 @@ class TextIFModule(L.LightningModule):
             teacher = load_start(src, "teacher", made_by).model.float().eval()
             teacher.requires_grad_(False)
             self._teacher.append(teacher)
+        if cfg.channels_last:
+            for m in (self.model, *self._teacher):
+                m.to(memory_format=torch.channels_last)
         self.train_seconds = 0.0  # accumulated over resumes
         self._t_last: float | None = None
 
@@ -135,6 +138,13 @@ class TextIFModule(L.LightningModule):
         return self.text_encoder.encode(list(texts)).to(self.device)
 
     # ---------------------------------------------------------------- steps
+    def memory_format(self, batch: dict[str, Any]) -> dict[str, Any]:
+        """The batch with its images ``(B, C, H, W)`` channels-last when the network is (``cfg.channels_last``)."""
+        if not self.cfg.channels_last:
+            return batch
+        return {k: v.contiguous(memory_format=torch.channels_last) if isinstance(v, Tensor) and v.dim() == 4 else v
+                for k, v in batch.items()}
+
     def forward(self, vis: Tensor, ir: Tensor, texts: list[str]) -> Tensor:
         return self.model(vis, ir, self.embed(texts))
 
@@ -170,6 +180,7 @@ class TextIFModule(L.LightningModule):
         return emb, w, w == NEUTRAL_IR_WEIGHT
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
+        batch = self.memory_format(batch)
         emb, ir_weight, neutral = self.preferences(list(batch["text"]))
         fused = self.model(batch["vis"], batch["ir"], emb.to(batch["vis"].dtype))
         total, terms = self.loss_fn(fused, batch["ir_gt"], batch["vis_gt"], batch["task"], ir_weight)
@@ -204,6 +215,7 @@ class TextIFModule(L.LightningModule):
         self._t_last = time.perf_counter()
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        batch = self.memory_format(batch)
         fused = self(batch["vis"], batch["ir"], batch["text"])
         total, _ = self.loss_fn(fused, batch["ir_gt"], batch["vis_gt"], batch["task"])
         self.log("val/loss", total, prog_bar=True, batch_size=fused.shape[0], sync_dist=True)
