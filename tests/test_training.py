@@ -178,7 +178,8 @@ def test_channels_last_training_is_the_same_computation(tmp_path: Path):
         cfg = load_config(write_config(tmp_path / sub, out_dir=str(tmp_path / sub / "run")), channels_last=channels_last)
         export = train(cfg, progress=False)
         assert from_pretrained(export).model is not None
-        rows = [r for r in csv.DictReader(open(tmp_path / sub / "run" / "logs" / "metrics.csv")) if r.get("train/loss")]
+        log = (tmp_path / sub / "run" / "logs" / "metrics.csv").read_text().splitlines()
+        rows = [r for r in csv.DictReader(log) if r.get("train/loss")]
         return float(rows[0]["train/loss"])
 
     module = TextIFModule(load_config(write_config(tmp_path / "m")))
