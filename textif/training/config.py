@@ -136,8 +136,9 @@ class TrainConfig:
     precision: str = "32-true"
     threads: int | None = None  # torch CPU threads per process
     # Keep the network, the teacher and the batches in channels-last (NHWC) memory: the same
-    # numbers up to float rounding, faster convolutions on CPUs and GPUs (about 11 % per step on
-    # the 2-core CPU for textif-fast distilled from textif-restore). Exports are contiguous as before.
+    # numbers up to float rounding, faster convolutions on CPUs and GPUs (the teacher's forward plus
+    # the student's forward and backward in 0.91x the time on the idle 2-core CPU for textif-fast
+    # distilled from textif-restore: benchmarks/bench_train_step.py). Exports are contiguous as before.
     channels_last: bool = True
     # Wall-clock bound of one run (e.g. a lent GPU's few minutes): training stops at max_steps or
     # after this many minutes, whichever comes first, and the model is exported as usual. None: none.
