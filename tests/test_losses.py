@@ -280,3 +280,11 @@ def test_distill_loss_pixel_and_gradient_terms():
         distill_loss(sharp, sharp[:, :1])
     with pytest.raises(LossInputError, match="gradient_weight"):
         distill_loss(sharp, sharp, gradient_weight=-1)
+    # per-sample weights: a weight of 0 leaves that sample out of the batch mean
+    far = sharp.clone()
+    far[1] += 0.5
+    assert distill_loss(far, sharp, sample_weight=torch.tensor([1.0, 0.0])).item() == pytest.approx(0.0)
+    assert distill_loss(far, sharp, sample_weight=torch.tensor([0.0, 1.0])).item() == pytest.approx(0.25, abs=1e-6)
+    assert distill_loss(far, sharp, sample_weight=torch.ones(2)).item() == pytest.approx(distill_loss(far, sharp).item())
+    with pytest.raises(LossInputError, match="sample_weight"):
+        distill_loss(far, sharp, sample_weight=torch.ones(3))

@@ -19,13 +19,17 @@ def _sobel(x: Tensor) -> Tensor:
     return spatial_gradient(x, mode="sobel", order=1, normalized=False)
 
 
-def distill_loss(student: Tensor, teacher: Tensor, *, gradient_weight: float = 0.0) -> Tensor:
+def distill_loss(student: Tensor, teacher: Tensor, *, gradient_weight: float = 0.0,
+                 sample_weight: Tensor | None = None) -> Tensor:
     """``mean|student - teacher| + gradient_weight * mean|sobel(student) - sobel(teacher)|``.
 
     Args:
         student: ``(B, C, H, W)`` float, the output being trained (values around [0, 1]).
         teacher: ``(B, C, H, W)`` float, the target (no gradient flows into it).
         gradient_weight: weight of the Sobel term, >= 0 (0: the pixel term only).
+        sample_weight: optional ``(B,)`` float weights, >= 0, one per sample: each sample's loss
+            is multiplied by its weight before the batch mean (0 leaves a sample out, e.g. one that
+            asks for a modality preference the teacher was not trained for). ``None``: all 1.
 
     Returns:
         A scalar tensor.
@@ -37,11 +41,16 @@ def distill_loss(student: Tensor, teacher: Tensor, *, gradient_weight: float = 0
                              "must be the same (B, C, H, W) shape")
     if gradient_weight < 0:
         raise LossInputError(f"distill_loss: gradient_weight must be >= 0, got {gradient_weight}")
+    if sample_weight is not None and tuple(sample_weight.shape) != (student.shape[0],):
+        raise LossInputError(f"distill_loss: sample_weight must be ({student.shape[0]},), "
+                             f"got {tuple(sample_weight.shape)}")
     teacher = teacher.detach()
-    loss = (student - teacher).abs().mean()
+    per = (student - teacher).abs().flatten(1).mean(1)  # (B,)
     if gradient_weight > 0:
-        loss = loss + gradient_weight * (_sobel(student) - _sobel(teacher)).abs().mean()
-    return loss
+        per = per + gradient_weight * (_sobel(student) - _sobel(teacher)).abs().flatten(1).mean(1)
+    if sample_weight is not None:
+        per = per * sample_weight.to(device=per.device, dtype=per.dtype)
+    return per.mean()
 
 
 class DistillLoss(nn.Module):

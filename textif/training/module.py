@@ -196,7 +196,10 @@ class TextIFModule(L.LightningModule):
             with torch.no_grad():
                 teacher = self._teacher[0].to(device=fused.device)
                 target = teacher(batch["vis"], batch["ir"], emb.to(batch["vis"].dtype)).clamp(0, 1)
-            terms = {**terms, "distill": distill_loss(fused, target, gradient_weight=self.cfg.distill_gradient_weight)}
+            # samples asking for a preference follow the loss alone (the teacher fuses neutrally)
+            weight = None if neutral is None else neutral.to(fused.dtype)
+            terms = {**terms, "distill": distill_loss(fused, target, gradient_weight=self.cfg.distill_gradient_weight,
+                                                      sample_weight=weight)}
             total = total + self.cfg.distill_weight * terms["distill"]
         bs = fused.shape[0]
         self.log("train/loss", total, prog_bar=True, batch_size=bs, sync_dist=False)
