@@ -24,7 +24,8 @@ def main() -> None:
     ap.add_argument("eval_dir")
     ap.add_argument("-o", "--output", required=True)
     ap.add_argument("--intro", default=None, help="a Markdown file with the card's opening paragraph (default: the default model's)")
-    ap.add_argument("--real-eval", default=None, help="benchmarks/eval_real.py's output folder, added as a section")
+    ap.add_argument("--real-eval", default=None,
+                    help="benchmarks/eval_real.py's output folder (its report.md) or report file, added as a section")
     ap.add_argument("--package-copy", default=None,
                     help="also write a copy with links rewritten for its folder (e.g. textif/weights/textif-small/MODEL_CARD.md)")
     a = ap.parse_args()
@@ -32,7 +33,7 @@ def main() -> None:
     t = meta["training"]
     cfg = t.get("config", {})
     report = (Path(a.eval_dir) / "report.md").read_text()
-    rel = Path(a.eval_dir).name
+    rel = Path(os.path.relpath(a.eval_dir, Path(a.output).parent)).as_posix()  # links from the card's folder
     report = report.replace("](compare_", f"]({rel}/compare_")
     data = "\n".join(
         f"- `{s.get('kind')}`: {s.get('vis') or s.get('root')}" + (f" + {s['ir']}" if s.get("ir") else "")
@@ -66,6 +67,11 @@ def main() -> None:
             + (f", mismatched prompts {c['data']['mismatch_prob']}" if c.get("data", {}).get("mismatch_prob") else "")
             + (f", consistency weight {c['consistency_weight']} to the frozen "
                f"{model_text(st.get('teacher'), st.get('teacher_config'))}" if c.get("consistency_weight") else "")
+            + (f", distilled from the frozen {model_text(st.get('teacher'), st.get('teacher_config'))} (weight "
+               f"{c['distill_weight']}, Sobel term {c.get('distill_gradient_weight', 0.0)})" if c.get("distill_weight") else "")
+            + (f", modality preference on {round(100 * c['preference']['prob'])} % of the samples"
+               if (c.get("preference") or {}).get("prob") else "")
+            + f", batch {c.get('batch_size')} of {c.get('data', {}).get('crop')}-pixel crops"
             + f"; {st.get('train_hours')} h)" + (f". Note: {st['note']}" if st.get("note") else "")
         )
     stages = (
@@ -84,8 +90,9 @@ from scratch with the paper's losses on the project's shared data (then fine-tun
 """
     real = ""
     if a.real_eval:
-        real_rel = os.path.relpath(a.real_eval, Path(a.output).parent)
-        body = (Path(a.real_eval) / "report.md").read_text()
+        real_file = Path(a.real_eval) if Path(a.real_eval).is_file() else Path(a.real_eval) / "report.md"
+        real_rel = os.path.relpath(real_file.parent, Path(a.output).parent)
+        body = real_file.read_text()
         body = body.replace("](", f"]({Path(real_rel).as_posix()}/").replace(f"]({Path(real_rel).as_posix()}/http", "](http")
         real = "\n## Real degraded pairs (the issue-9 validation set)\n\n" + body.split("\n", 1)[1] + "\n"
     card = f"""# Model card: {meta['name']}
@@ -136,7 +143,7 @@ Produced by `python benchmarks/eval_model.py` (figures measured on the developme
         # the copy shipped beside the weights links back into docs/
         up = Path(*[".."] * len(Path(a.package_copy).resolve().parent.relative_to(REPO).parts), Path(a.output).resolve().parent.relative_to(REPO))
         copy = card.replace(f"]({rel}/", f"]({up.as_posix()}/{rel}/").replace("](training-history.md)", f"]({up.as_posix()}/training-history.md)")
-        if a.real_eval:
+        if a.real_eval and Path(real_rel).as_posix() != rel:  # (the same folder was rewritten above)
             copy = copy.replace(f"]({Path(real_rel).as_posix()}/", f"]({up.as_posix()}/{Path(real_rel).as_posix()}/")
         Path(a.package_copy).write_text(copy)
         print(f"wrote {a.package_copy}")

@@ -119,6 +119,10 @@ def test_models_command_lists_presets():
     r = runner.invoke(app, ["models"])
     assert r.exit_code == 0
     assert "textif-paper" in r.output and "63.84M" in r.output and "textif-tiny" in r.output
+    from textif.inference.fuser import DEFAULT_MODEL
+
+    marked = [ln.split()[0] for ln in r.output.splitlines() if "the default" in ln]
+    assert marked == [DEFAULT_MODEL]  # one line, the default's, says so
 
 
 def test_untrained_model_refuses_folders_once(tmp_path: Path):

@@ -8,9 +8,10 @@ import pytest
 import torch
 
 import textif
+from textif.inference.fuser import DEFAULT_MODEL
 from textif.models.hub import bundled_weights
 
-pytestmark = pytest.mark.skipif(bundled_weights("textif-small") is None, reason="no trained default model shipped")
+pytestmark = pytest.mark.skipif(bundled_weights(DEFAULT_MODEL) is None, reason="no trained default model shipped")
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +39,9 @@ def high_freq(x: torch.Tensor) -> float:
 
 
 def test_default_model_is_trained_and_documented():
-    folder = bundled_weights("textif-small")
+    folder = bundled_weights(DEFAULT_MODEL)
     ck = textif.load(device="cpu").checkpoint
+    assert ck.name == DEFAULT_MODEL == "textif-fast"
     assert ck.trained and ck.training["steps"] > 0 and ck.text_encoder == "minilm"
     assert (folder / "MODEL_CARD.md").is_file()
 
@@ -154,12 +156,17 @@ def _known(reason: str) -> pytest.MarkDecorator:
 
 
 @pytest.mark.parametrize("degradation", [
-    "low_light", "noise", "blur", "haze", "ir_low_contrast", "ir_noise",
+    "low_light", "noise", "blur", "ir_low_contrast", "ir_noise",
+    pytest.param("haze", marks=_known(
+        "issue 9: textif-fast's dehazed luminance is no closer to the clean visible image than its neutral "
+        "fusion (SSIM -0.012..+0.005, better on 2 of 6), though both score above textif-small's")),
     pytest.param("ir_stripe", marks=_known(
         "issue 9: stripes are only partly repaired; SSIM to the clean infrared image better on 4 of 6 cases")),
     pytest.param("overexposure", marks=_known(
-        "issue 9: the matching prompt lowers SSIM to the clean visible image on 6 of 6 cases (by 0.02-0.13)")),
-    pytest.param("rain", marks=_known("issue 9: rain is barely repaired; better on 2 of 6 cases")),
+        "issue 9: the matching prompt lowers SSIM to the clean visible image on 6 of 6 cases (by 0.05-0.13)")),
+    pytest.param("rain", marks=_known(
+        "issue 9: the rain prompt lowers SSIM to the clean visible image on 6 of 6 cases (by 0.01-0.04), though "
+        "it raises Qabf on 6 of 6")),
 ])
 def test_matching_prompt_recovers_the_clean_source(independent_scores, degradation):
     """With the degradation named, the output's luminance is structurally closer (SSIM) to the clean
@@ -171,9 +178,9 @@ def test_matching_prompt_recovers_the_clean_source(independent_scores, degradati
 @pytest.mark.parametrize("degradation", [
     "noise", "haze", "ir_low_contrast", "ir_noise", "ir_stripe", "overexposure",
     pytest.param("low_light", marks=_known(
-        "issue 9: brightening also lifts the edges Qabf weighs against the clean sources; worse on 6 of 6")),
+        "issue 9: brightening also lifts the edges Qabf weighs against the clean sources; better on 2 of 6")),
     pytest.param("blur", marks=_known("issue 9: blur is barely repaired; Qabf lower on 6 of 6 cases")),
-    pytest.param("rain", marks=_known("issue 9: rain is barely repaired; Qabf higher on only 4 of 6 cases")),
+    "rain",
 ])
 def test_matching_prompt_raises_qabf_against_the_clean_sources(independent_scores, degradation):
     """With the degradation named, more edge information of the clean sources reaches the output
@@ -182,8 +189,10 @@ def test_matching_prompt_raises_qabf_against_the_clean_sources(independent_score
     assert wins >= 5, f"{degradation}: better on {wins} of {len(independent_scores[degradation])} cases"
 
 
-def test_shipped_lineage_matches_the_configs_in_the_repository():
-    """Every stage of the shipped model names a config file here that resolves to the config the
+@pytest.mark.parametrize("name, n_stages, steps", [("textif-fast", 12, 30118), ("textif-small", 4, 8600),
+                                                   ("textif-restore", 5, 10600)])
+def test_shipped_lineage_matches_the_configs_in_the_repository(name, n_stages, steps):
+    """Every stage of a shipped model names a config file here that resolves to the config the
     stage recorded (paths of run folders aside), and the totals add up."""
     import json
 
@@ -191,9 +200,9 @@ def test_shipped_lineage_matches_the_configs_in_the_repository():
     from textif.training.config import load_config
 
     repo = Path(__file__).resolve().parents[1]
-    training = json.loads((bundled_weights("textif-small") / "config.json").read_text())["training"]
+    training = json.loads((bundled_weights(name) / "config.json").read_text())["training"]
     stages = lineage(training)
-    assert [s["stage"] for s in stages] == [1, 2, 3, 4] and total_steps(training) == 8600
+    assert [s["stage"] for s in stages] == list(range(1, n_stages + 1)) and total_steps(training) == steps
 
     def flat(d: dict, prefix: str = "") -> dict:
         out = {}
@@ -207,4 +216,9 @@ def test_shipped_lineage_matches_the_configs_in_the_repository():
         differing = {k for k, v in recorded.items() if resolved.get(k) != v}
         assert differing <= {"out_dir", "init_from", "teacher"}, (st["config_file"], differing)
         if st["stage"] > 1:
-            assert st["init_from_config"] == stages[st["stage"] - 2]["config_file"]
+            previous = stages[st["stage"] - 2]["config_file"]
+            if st["init_from_config"] is not None:
+                assert st["init_from_config"] == previous
+            else:  # started from a shipped model or a kept checkpoint: its own record names the previous stage
+                start = bundled_weights(st["init_from"]) or repo / st["init_from"]
+                assert json.loads((start / "config.json").read_text())["training"]["config_file"] == previous, st["init_from"]

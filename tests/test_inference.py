@@ -80,9 +80,10 @@ def test_tiled_matches_untiled_for_a_local_network():
 
 
 def test_tiled_matches_untiled_with_the_default_model(shared_data):
+    from textif.inference.fuser import DEFAULT_MODEL
     from textif.models.hub import bundled_weights
 
-    if bundled_weights("textif-small") is None:
+    if bundled_weights(DEFAULT_MODEL) is None:
         pytest.skip("no trained default model shipped yet")
     fuser = textif.load(device="cpu")
     vis = shared_data / "RoadScene" / "vis" / "FLIR_00006.jpg"

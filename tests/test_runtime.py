@@ -44,9 +44,10 @@ def write_pair(folder: Path, stem: str, h: int, w: int, seed: int = 0) -> tuple[
 
 # ------------------------------------------------------------------ parity
 def test_onnx_matches_torch_on_a_real_pair_with_the_default_model(shared_data: Path):
+    from textif.inference.fuser import DEFAULT_MODEL
     from textif.models.hub import bundled_weights
 
-    if bundled_weights("textif-small") is None:
+    if bundled_weights(DEFAULT_MODEL) is None:
         pytest.skip("no trained default model shipped")
     from textif.core.io import read_image
 

@@ -456,12 +456,13 @@ def _main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=_main.__doc__)
     ap.add_argument("--screenshot", type=Path, default=REPO / "docs" / "web-screenshot.png")
     ap.add_argument("--model", default=None,
-                    help="checkpoint folder (default: the shipped textif-small, else a tiny random-weights test model)")
+                    help="checkpoint folder (default: the shipped default model, else a tiny random-weights test model)")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="textif-shot-") as tmp:
+        from textif.inference.fuser import DEFAULT_MODEL
         from textif.models.hub import bundled_weights
 
-        shipped = bundled_weights("textif-small")
+        shipped = bundled_weights(DEFAULT_MODEL)
         model = args.model or (str(shipped) if shipped else None)
         if model is None:
             import torch

@@ -2,7 +2,7 @@
 
 Public API (imported lazily so that ``import textif`` stays fast)::
 
-    fuser = textif.load("textif-small", device="cpu")
+    fuser = textif.load("textif-fast", device="cpu")
     fused = fuser.fuse("vis.png", "ir.png", text="the visible image is too dark")
     textif.list_models(); textif.create_model("textif-tiny")
     textif.list_metrics(); textif.create_metric("qabf")

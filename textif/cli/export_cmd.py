@@ -37,7 +37,9 @@ def export(
         from textif.runtime.onnx_backend import export_onnx
         from textif.runtime.base import ModelInfo
 
-        name = model or "textif-small"
+        from textif.inference.fuser import DEFAULT_MODEL
+
+        name = model or DEFAULT_MODEL
         ckpt = resolve_model(name)
         if not ckpt.trained and not allow_untrained:
             from textif.core.errors import UntrainedModelError

@@ -6,6 +6,7 @@ import typer
 
 def models() -> None:
     """List model presets, their size, text encoder and whether trained weights ship with textif."""
+    from textif.inference.fuser import DEFAULT_MODEL
     from textif.models import create_model, list_models
     from textif.models.hub import bundled_weights, from_pretrained
     from textif.models.provenance import lineage, total_steps
@@ -22,6 +23,8 @@ def models() -> None:
             net = create_model(name)
             enc = "clip" if net.config.text_dim == 512 else "minilm"
             status = "untrained (architecture only)"
+        if name == DEFAULT_MODEL:
+            status += ", the default"
         n = sum(p.numel() for p in net.parameters())
         typer.echo(f"{name:<14} {n / 1e6:>8.2f}M {enc:>7}  {status}")
 

@@ -39,8 +39,9 @@ def serve(
             max_upload_mb=max_upload_mb, max_pixels=int(max_megapixels * 1_000_000), concurrency=concurrency,
             queue_size=queue_size, cache_items=cache_size,
         )
-        typer.echo(f"loading model {model or 'textif-small (default)'} ...", err=True)
-        from textif.inference.fuser import load
+        from textif.inference.fuser import DEFAULT_MODEL, load
+
+        typer.echo(f"loading model {model or DEFAULT_MODEL + ' (default)'} ...", err=True)
 
         fuser = load(model, device=device.value, text_encoder_path=text_encoder_path, allow_untrained=allow_untrained)
         if not fuser.checkpoint.trained and not allow_untrained:

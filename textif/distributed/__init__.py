@@ -2,7 +2,7 @@
 
     from textif.distributed import fuse_folder
     report = fuse_folder("vis/", "ir/", "out/", text="the visible image is too dark",
-                         model="textif-small", workers=4)
+                         model="textif-fast", workers=4)
 
 This package sits above :mod:`textif.inference`; Ray is imported only when a job runs, so
 ``import textif`` and ``import textif.distributed`` work without Ray installed.

@@ -1,6 +1,6 @@
 """The Fuser: a loaded model plus its text encoder, device, precision and backend.
 
-    fuser = textif.load("textif-small", device="cpu")            # backend="auto": ONNX Runtime when installed
+    fuser = textif.load("textif-fast", device="cpu")            # backend="auto": ONNX Runtime when installed
     fused = fuser.fuse("vis.png", "ir.png", text="the visible image is too dark")
 
 ``fuse`` accepts file paths, PIL images, numpy arrays ``(H, W)`` / ``(H, W, 3)`` (uint8,
@@ -44,7 +44,7 @@ __all__ = [
     "DEFAULT_MAX_MEGAPIXELS", "check_image_file",
 ]
 
-DEFAULT_MODEL = "textif-small"
+DEFAULT_MODEL = "textif-fast"
 #: Same as :data:`textif.data.prompts.NEUTRAL_PROMPT` (a test keeps them equal); not imported from
 #: there because that module imports torch, which the ONNX fuse path avoids.
 NEUTRAL_PROMPT = "Fuse the infrared and visible images."

@@ -8,7 +8,7 @@
     for fused in video.stream(fuser, zip(vis_frames, ir_frames)):   # numpy frames in, numpy frames out
         ...
 
-    vf = video.load("textif-small")                            # the same, method style
+    vf = video.load("textif-fast")                            # the same, method style
     vf.fuse_video("vis.mp4", "ir.mp4", "fused.mkv", codec="ffv1")
 
 Video files are read and written with PyAV (``pip install "textif[video]"``), imported only when a

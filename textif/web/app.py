@@ -3,7 +3,7 @@
     from textif.web.app import build_app, serve
     demo = build_app("path/to/checkpoint")   # a gr.Blocks; or pass a loaded textif Fuser
     demo.launch()
-    serve(model="textif-small", port=7860)   # what ``textif serve`` runs
+    serve(model="textif-fast", port=7860)   # what ``textif serve`` runs
 
 The page has the two inputs (upload, or one of the bundled examples), a text box with the
 suggested prompts one click away, a Fuse button, the fused result beside the inputs, a
