@@ -196,7 +196,7 @@ def main() -> None:
     ap.add_argument("--model", default=None, help="checkpoint folder or preset (default: the shipped model)")
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
     ap.add_argument("--out", default=str(ROOT / "docs" / "model-eval"))
-    ap.add_argument("--label", default="textif-small")
+    ap.add_argument("--label", default=None, help="the model's name in the tables (default: --model, or the default model's name)")
     ap.add_argument("--limit", type=int, default=45, help="pairs used for the degradation-awareness table")
     ap.add_argument("--severity", type=float, default=0.6)
     ap.add_argument("--skip", default="", help="comma-separated sections to skip: metrics,awareness,samples")
@@ -212,7 +212,8 @@ def main() -> None:
     skip = set(filter(None, a.skip.split(",")))
     parts = []
     if "metrics" not in skip:
-        parts.append(section_metrics(fuser, pairs, out, ROOT.parent / "shared" / "benchmarks" / "peers_RoadSceneVal45.csv", a.label))
+        label = a.label or (Path(a.model).name if a.model else fuser.checkpoint.name)
+        parts.append(section_metrics(fuser, pairs, out, ROOT.parent / "shared" / "benchmarks" / "peers_RoadSceneVal45.csv", label))
         print(parts[-1], flush=True)
     if "awareness" not in skip:
         text, summary = section_awareness(fuser, pairs, a.limit, a.severity)
