@@ -24,7 +24,7 @@ def main() -> int:
     ap.add_argument("--ir", type=Path, required=True)
     ap.add_argument("--text", required=True)
     ap.add_argument("--model", default=None, help="preset name or checkpoint folder (default: the default model)")
-    ap.add_argument("-o", "--out", type=Path, required=True, help=".png or .jpg")
+    ap.add_argument("-o", "--out", type=Path, required=True, help="an image file (.png, .jpg, ...)")
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
 
@@ -39,16 +39,9 @@ def main() -> int:
     vis, ir = read_image(a.vis, channels=3), read_image(a.ir, channels=1)
     neutral = fuser.fuse(vis, ir, None)
     prompted = fuser.fuse(vis, ir, a.text)
-    tmp = a.out.with_suffix(".tmp.png")
+    # written atomically by textif.core.io.write_image, in the format of the suffix
     eval_real.comparison_image([vis, ir, neutral, prompted],
-                               ["visible (degraded)", "infrared", "fused, neutral prompt", f'fused: "{a.text}"'], tmp)
-    if a.out.suffix.lower() in (".jpg", ".jpeg"):
-        from PIL import Image
-
-        Image.open(tmp).convert("RGB").save(a.out, quality=85)
-        tmp.unlink()
-    else:
-        tmp.replace(a.out)
+                               ["visible (degraded)", "infrared", "fused, neutral prompt", f'fused: "{a.text}"'], a.out)
     print(f"wrote {a.out}")
     return 0
 
