@@ -91,9 +91,9 @@ from scratch with the paper's losses on the project's shared data (then fine-tun
     real = ""
     if a.real_eval:
         real_file = Path(a.real_eval) if Path(a.real_eval).is_file() else Path(a.real_eval) / "report.md"
-        real_rel = os.path.relpath(real_file.parent, Path(a.output).parent)
+        real_rel = Path(os.path.relpath(real_file.parent, Path(a.output).parent)).as_posix()
         body = real_file.read_text()
-        body = body.replace("](", f"]({Path(real_rel).as_posix()}/").replace(f"]({Path(real_rel).as_posix()}/http", "](http")
+        body = body.replace("](", f"]({real_rel}/").replace(f"]({real_rel}/http", "](http")
         real = "\n## Real degraded pairs (the issue-9 validation set)\n\n" + body.split("\n", 1)[1] + "\n"
     card = f"""# Model card: {meta['name']}
 
@@ -143,8 +143,8 @@ Produced by `python benchmarks/eval_model.py` (figures measured on the developme
         # the copy shipped beside the weights links back into docs/
         up = Path(*[".."] * len(Path(a.package_copy).resolve().parent.relative_to(REPO).parts), Path(a.output).resolve().parent.relative_to(REPO))
         copy = card.replace(f"]({rel}/", f"]({up.as_posix()}/{rel}/").replace("](training-history.md)", f"]({up.as_posix()}/training-history.md)")
-        if a.real_eval and Path(real_rel).as_posix() != rel:  # (the same folder was rewritten above)
-            copy = copy.replace(f"]({Path(real_rel).as_posix()}/", f"]({up.as_posix()}/{Path(real_rel).as_posix()}/")
+        if a.real_eval and real_rel != rel:  # (the same folder was rewritten above)
+            copy = copy.replace(f"]({real_rel}/", f"]({up.as_posix()}/{real_rel}/")
         Path(a.package_copy).write_text(copy)
         print(f"wrote {a.package_copy}")
 
