@@ -432,3 +432,39 @@ def test_validation_samples_do_not_depend_on_the_run_seed(tmp_path: Path):
     c = val_samples("c", seed=1, val={"vis": "vis", "ir": "ir", "split": None, "images": 2, "size": 32, "seed": 5})
     assert len(a) > 1 and identical(a, b)
     assert not identical(a, c)
+
+
+def test_text_noise_keeps_norms_the_slider_coordinate_and_unmasked_rows():
+    from textif.training.module import perturb_embeddings
+
+    emb = torch.nn.functional.normalize(torch.randn(64, 32, generator=torch.Generator().manual_seed(1)), dim=1)
+    u = torch.randn(32, generator=torch.Generator().manual_seed(2))
+    mask = torch.arange(64) % 3 != 0
+    out = perturb_embeddings(emb, 0.6, torch.Generator().manual_seed(3), mask=mask, keep_direction=u)
+    again = perturb_embeddings(emb, 0.6, torch.Generator().manual_seed(3), mask=mask, keep_direction=u)
+    assert torch.equal(out, again)  # a pure function of the generator's seed
+    torch.testing.assert_close(out.norm(dim=1), emb.norm(dim=1))
+    torch.testing.assert_close(out @ u, emb @ u, atol=1e-5, rtol=0)  # the slider's coordinate is untouched
+    assert torch.equal(out[~mask], emb[~mask])
+    moved = (out - emb).norm(dim=1)[mask]
+    # lengths drawn from [0, 0.6], shortened a little by the rescaling: some small, some large, none above
+    assert moved.max() <= 0.6 and moved.max() > 0.35 and moved.min() < 0.1
+    assert torch.equal(perturb_embeddings(emb, 0.0, torch.Generator()), emb)
+
+
+def test_text_noise_reaches_the_student_only(tmp_path: Path):
+    from textif.training.module import TextIFModule
+    from textif.training.run import train
+
+    cfg = load_config(write_config(tmp_path, text_noise=0.5, preference={"prob": 0.5}))
+    module = TextIFModule(cfg)
+    emb = module.embed(["Fuse the infrared and visible images.", "The infrared image is noisy, please remove the noise."])
+    neutral = torch.tensor([True, False])  # the second sample asks for a preference: left as it is
+    student = module.student_embeddings(emb, neutral)
+    assert not torch.allclose(student[0], emb[0]) and torch.equal(student[1], emb[1])
+    plain = TextIFModule(load_config(write_config(tmp_path / "plain")))
+    assert torch.equal(plain.student_embeddings(emb, neutral), emb)
+    # the trainer uses it, and the stage's config records it
+    train(cfg, progress=False)
+    saved = json.loads((tmp_path / "run" / "model" / "config.json").read_text())
+    assert saved["training"]["config"]["text_noise"] == 0.5

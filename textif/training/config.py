@@ -112,6 +112,13 @@ class TrainConfig:
     # Start from init_from even where the architectures differ (e.g. a student with another stem):
     # every weight whose name and shape match is copied, the rest start fresh (and are recorded).
     init_partial: bool = False
+    # Text-embedding noise (held-out wordings): each sample without a modality preference gets its
+    # student embedding moved by a random direction, orthogonal to the slider's, of a length drawn
+    # uniformly from [0, text_noise] (embeddings are unit vectors; paraphrases of one task lie 0.4-0.6
+    # apart, held-out wordings about 0.9 from the nearest training one), renormalised; the teacher and
+    # the loss see the sentence's own embedding. Teaches the network to answer what identifies the
+    # task and to ignore the rest of a sentence. 0 disables it.
+    text_noise: float = 0.0
     # Train only the parameters whose names start with one of these prefixes (e.g. ["detail"] for the
     # full-resolution path of a network grown from init_from); the rest stays frozen. Empty: all.
     train_only: list[str] = field(default_factory=list)

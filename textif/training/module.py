@@ -55,9 +55,49 @@ def stage_data_seed(cfg: TrainConfig, parent_stages: int) -> int:
     return int(np.random.SeedSequence([int(cfg.seed) & 0xFFFFFFFF, parent_stages]).generate_state(1)[0] & 0x7FFFFFFF)
 
 __all__ = [
-    "TextIFModule", "ExportCallback", "export_checkpoint", "stage_record", "load_start", "stage_data_seed",
+    "TextIFModule", "perturb_embeddings", "ExportCallback", "export_checkpoint", "stage_record", "load_start", "stage_data_seed",
     "ConfigMismatchError", "check_resume_config",
 ]
+
+
+def perturb_embeddings(emb: Tensor, max_norm: float, generator: torch.Generator, *, mask: Tensor | None = None,
+                       keep_direction: Tensor | None = None) -> Tensor:
+    """Text-embedding noise (``TrainConfig.text_noise``): each row moved by a random direction of a
+    length drawn uniformly from ``[0, max_norm]``, keeping its norm.
+
+    Args:
+        emb: ``(B, D)`` sentence embeddings (unit vectors for the shipped encoders).
+        max_norm: largest length of the move (before the rescaling that keeps the norm); ``<= 0``
+            returns ``emb`` unchanged.
+        generator: a CPU generator (the draws are a pure function of its seed).
+        mask: ``(B,)`` bool, rows to perturb (``None``: all).
+        keep_direction: ``(D,)``; each row's coordinate along it (the preference slider's direction)
+            is kept exactly: the move is orthogonal to it, and only the orthogonal part is rescaled.
+
+    Returns:
+        ``(B, D)`` of ``emb``'s dtype and device, with the row norms of ``emb``.
+    """
+    if max_norm <= 0:
+        return emb
+    b, d = emb.shape
+    noise = torch.randn(b, d, generator=generator, dtype=torch.float32)
+    length = torch.rand(b, generator=generator) * max_norm
+    x = emb.float().cpu()
+    if keep_direction is not None:
+        u = keep_direction.detach().float().cpu().reshape(-1)
+        u = u / u.norm().clamp_min(1e-12)
+        noise = noise - (noise @ u)[:, None] * u[None, :]
+        along = (x @ u)[:, None] * u[None, :]
+    else:
+        along = torch.zeros_like(x)
+    rest = x - along
+    noise = noise / noise.norm(dim=1, keepdim=True).clamp_min(1e-12) * length[:, None]
+    moved = rest + noise
+    moved = moved * (rest.norm(dim=1, keepdim=True) / moved.norm(dim=1, keepdim=True).clamp_min(1e-12))
+    out = (along + moved).to(device=emb.device, dtype=emb.dtype)
+    if mask is None:
+        return out
+    return torch.where(mask.to(device=emb.device).reshape(-1, 1), out, emb)
 
 
 class TextIFModule(L.LightningModule):
@@ -179,10 +219,24 @@ class TextIFModule(L.LightningModule):
         emb = emb + shift * slider[:, None].to(emb.dtype)
         return emb, w, w == NEUTRAL_IR_WEIGHT
 
+    def student_embeddings(self, emb: Tensor, neutral: Tensor | None) -> Tensor:
+        """The embeddings the network trains on: ``emb`` with text-embedding noise
+        (``cfg.text_noise``) on the samples without a preference, orthogonal to the slider's
+        direction; a pure function of the data seed, the step and the process rank."""
+        if self.cfg.text_noise <= 0:
+            return emb
+        from textif.data.preference import IR_ANCHOR, VIS_ANCHOR
+
+        step = int(self.trainer.global_step) if self._trainer is not None else 0
+        rank = int(self.global_rank) if self._trainer is not None else 0
+        g = torch.Generator().manual_seed((self.data_seed * 1_000_003 + step) * 137 + rank + 29)
+        anchors = self.embed([IR_ANCHOR, VIS_ANCHOR])
+        return perturb_embeddings(emb, self.cfg.text_noise, g, mask=neutral, keep_direction=anchors[0] - anchors[1])
+
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
         batch = self.memory_format(batch)
         emb, ir_weight, neutral = self.preferences(list(batch["text"]))
-        fused = self.model(batch["vis"], batch["ir"], emb.to(batch["vis"].dtype))
+        fused = self.model(batch["vis"], batch["ir"], self.student_embeddings(emb, neutral).to(batch["vis"].dtype))
         total, terms = self.loss_fn(fused, batch["ir_gt"], batch["vis_gt"], batch["task"], ir_weight)
         if self._teacher and self.cfg.consistency_weight > 0:  # the teacher's neutral clean fusion: only
             # for samples without a preference
