@@ -342,3 +342,18 @@ def test_web_detect_and_auto_prompt(tiny_fuser, tiny_detector: Path, tmp_path: P
         assert same.from_cache and same.result.fused == auto.result.fused  # "auto" fused with the chosen sentence
     finally:
         diag.default_detector.cache_clear()
+
+
+def test_detector_splits_never_mix(shared_data: Path):
+    from textif.detect.sets import clean_pairs, eval_images, tno_detector_train, train_images
+
+    train = train_images(shared_data)
+    tno_train = {e.path.stem for e in train if e.source == "TNO/train-half"}
+    assert tno_train == tno_detector_train() and len(tno_train) == 30
+    assert all(not e.types for e in train if e.source == "TNO/train-half")  # taught as clean
+    tno_eval = {v.stem for src, v, _ in clean_pairs(shared_data) if src == "TNO"}
+    assert len(tno_eval) == 29 and not tno_eval & tno_train
+    trained_on = {e.path.resolve() for e in train}
+    evaluated = {e.path.resolve() for e in eval_images(shared_data)}
+    evaluated |= {p.resolve() for _, v, i in clean_pairs(shared_data) for p in (v, i)}
+    assert not trained_on & evaluated

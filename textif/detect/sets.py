@@ -8,7 +8,10 @@ random noise).
 Splits never mix: the detector trains on ``"train"`` (EMS/train minus the held-out scenes in
 ``textif/data/splits/ems_train_holdout.txt``, DRMF/train minus those scenes) and is evaluated
 on ``"eval_degraded"`` (EMS/test, the EMS hold-out, M3SVD, DRMF/val) and ``"eval_clean"``
-(RoadScene val split, TNO, M3SVD clean).
+(RoadScene val split, TNO, M3SVD clean). TNO is split in two fixed halves
+(``textif/data/splits/tno_detector_train.txt``, every other pair in name order): the detector
+trains on one half as clean images (its flat thermal images and grey dusk scenes are clean, and
+nothing else in training looks like them) and is evaluated on the other.
 """
 from __future__ import annotations
 
@@ -16,9 +19,11 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["LabelledImage", "EMS_FOLDERS", "ems_holdout", "train_images", "eval_images", "clean_pairs"]
+__all__ = ["LabelledImage", "EMS_FOLDERS", "ems_holdout", "tno_detector_train", "train_images", "eval_images",
+           "clean_pairs"]
 
 HOLDOUT_FILE = Path(__file__).resolve().parents[1] / "data" / "splits" / "ems_train_holdout.txt"
+TNO_TRAIN_FILE = HOLDOUT_FILE.with_name("tno_detector_train.txt")
 
 #: EMS folder -> (modality, degradation types).
 EMS_FOLDERS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -53,6 +58,11 @@ def ems_holdout() -> set[str]:
     return {ln.strip() for ln in HOLDOUT_FILE.read_text().splitlines() if ln.strip()}
 
 
+def tno_detector_train() -> set[str]:
+    """Stems of the TNO half the detector trains on as clean images; the other half is evaluated."""
+    return {ln.strip() for ln in TNO_TRAIN_FILE.read_text().splitlines() if ln.strip()}
+
+
 def _images(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
@@ -83,6 +93,11 @@ def train_images(root: str | Path) -> list[LabelledImage]:
     for p in _images(root / "DRMF" / "train" / "ir_degraded"):
         if p.stem not in hold:
             out.append(LabelledImage(p, "ir", ("ir_low_contrast", "ir_noise"), "DRMF/train"))
+    tno = tno_detector_train()
+    for mod in ("vis", "ir"):
+        for p in _images(root / "TNO" / mod):
+            if p.stem in tno:
+                out.append(LabelledImage(p, mod, (), "TNO/train-half"))
     return out
 
 
@@ -110,7 +125,8 @@ _DRMF_VAL_VIS = ("low_light", "noise")
 
 
 def clean_pairs(root: str | Path) -> list[tuple[str, Path, Path]]:
-    """Clean evaluation pairs ``(source, vis, ir)``: RoadScene val split, TNO, M3SVD clean."""
+    """Clean evaluation pairs ``(source, vis, ir)``: RoadScene val split, the TNO half the detector
+    never trains on (:func:`tno_detector_train`), M3SVD clean."""
     root = Path(root)
     out: list[tuple[str, Path, Path]] = []
     split = root / "splits" / "roadscene_val.txt"
@@ -118,8 +134,9 @@ def clean_pairs(root: str | Path) -> list[tuple[str, Path, Path]]:
         for name in split.read_text().split():
             out.append(("RoadScene/val", root / "RoadScene" / "vis" / name, root / "RoadScene" / "ir" / name))
     tno = {p.stem: p for p in _images(root / "TNO" / "ir")}
+    tno_train = tno_detector_train()
     for p in _images(root / "TNO" / "vis"):
-        if p.stem in tno:
+        if p.stem in tno and p.stem not in tno_train:
             out.append(("TNO", p, tno[p.stem]))
     m3 = {p.stem: p for p in _images(root / "M3SVD" / "ir")}
     for p in _images(root / "M3SVD" / "vis"):
