@@ -71,6 +71,7 @@ def main() -> None:
                f"{c['distill_weight']}, Sobel term {c.get('distill_gradient_weight', 0.0)})" if c.get("distill_weight") else "")
             + (f", modality preference on {round(100 * c['preference']['prob'])} % of the samples"
                if (c.get("preference") or {}).get("prob") else "")
+            + (f", text-embedding noise up to {c['text_noise']}" if c.get("text_noise") else "")
             + f", batch {c.get('batch_size')} of {c.get('data', {}).get('crop')}-pixel crops"
             + f"; {st.get('train_hours')} h)" + (f". Note: {st['note']}" if st.get("note") else "")
         )

@@ -136,8 +136,11 @@ def test_cli_ir_weight_errors(tmp_path: Path):
     cv2.imwrite(str(tmp_path / "i.png"), (ir * 255).astype(np.uint8))
     args = ["fuse", "--vis", str(tmp_path / "v.png"), "--ir", str(tmp_path / "i.png"), "-o", str(tmp_path / "f.png"),
             "--backend", "torch"]
-    r = CliRunner().invoke(app, [*args, "--ir-weight", "0.9"])
+    r = CliRunner().invoke(app, [*args, "--ir-weight", "0.9", "--model", "textif-small"])
     assert r.exit_code != 0 and "not trained for ir_weight" in r.output and "Traceback" not in r.output
+    r = CliRunner().invoke(app, [*args, "--ir-weight", "0.9"])  # the default model is trained for it
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "f.png").is_file()
     r = CliRunner().invoke(app, [*args, "--ir-weight", "1.5"])
     assert r.exit_code != 0 and "--ir-weight" in r.output
 
