@@ -65,10 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path("docs/detector-eval/auto_text.json"))
     ap.add_argument("--m3svd-every", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--detector", type=Path, default=None, help="detector folder (default: the shipped one)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     fuser = load(args.model, device="cpu")
-    det = Detector.load()
+    det = Detector.load(args.detector)
     rd = lambda p, c: read_image(p, channels=c)  # noqa: E731
     ref_cache: dict[tuple[str, str], np.ndarray] = {}
     rows = []
@@ -115,7 +116,9 @@ def main(argv: list[str] | None = None) -> int:
                                       "psnr_to_neutral_when_not_neutral_mean": float(np.mean(fin)) if fin else None,
                                       "psnr_to_neutral_when_not_neutral_min": float(np.min(fin)) if fin else None}
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"summary": summary, "degraded": rows, "clean": clean}, indent=1) + "\n")
+    meta = {"model": fuser.name, "model_path": str(fuser.model_path), "detector": str(args.detector or "shipped"),
+            "m3svd_every": args.m3svd_every}
+    args.out.write_text(json.dumps({"meta": meta, "summary": summary, "degraded": rows, "clean": clean}, indent=1) + "\n")
     print(json.dumps(summary, indent=1))
     return 0
 

@@ -5,7 +5,8 @@
 
 Data (never the evaluation sets):
 * synthetic: clean RoadScene TRAIN pairs (``splits/roadscene_train.txt``) plus the clean
-  EMS/train and DRMF/train images (hold-out scenes excluded), each degraded with
+  EMS/train and DRMF/train images (hold-out scenes excluded) and the TNO half of
+  ``textif/data/splits/tno_detector_train.txt`` (the other half is evaluated), each degraded with
   ``textif.data.degradations`` (one or two degradations per modality, severity uniform in
   [0.15, 1], random sub-parameters) or left clean;
 * real: EMS/train degraded folders (minus the hold-out scenes of
@@ -247,7 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     training = {
         "script": "scripts/train_detector.py",
         "data": {
-            "synthetic": "RoadScene train split + clean EMS/train and DRMF/train (hold-out scenes excluded), "
+            "synthetic": "RoadScene train split + clean EMS/train and DRMF/train (hold-out scenes excluded) + the TNO "
+                         "half of textif/data/splits/tno_detector_train.txt, "
                          f"textif.data.degradations random_add_*, severity uniform in {list(SEV_RANGE)}",
             "real": "EMS/train degraded folders minus textif/data/splits/ems_train_holdout.txt; DRMF/train degraded",
             **data["meta"],
