@@ -24,7 +24,7 @@ from textif.data.prompts import TASKS
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"shared data not found at {DATA}")
 
-KEYS = {"vis", "ir", "vis_gt", "ir_gt", "text", "task", "name", "severity"}
+KEYS = {"vis", "ir", "vis_gt", "ir_gt", "text", "task", "name", "severity", "mismatched"}
 
 
 def _pair(h: int, w: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -261,7 +261,7 @@ def test_mismatch_prob_names_an_absent_degradation_and_keeps_the_inputs(tmp_path
         # same degraded input as without mismatching; the references are that input; the loss task is neutral
         assert torch.equal(s["vis"], r["vis"]) and torch.equal(s["ir"], r["ir"])
         assert torch.equal(s["vis"], s["vis_gt"]) and torch.equal(s["ir"], s["ir_gt"])
-        assert s["task"] == "fusion" and s["severity"] == 0.0
+        assert s["task"] == "fusion" and s["severity"] == 0.0 and s["mismatched"] is True and r["mismatched"] is False
         # the prompt names one degradation, never one the input has
         said = owner[s["text"]]
         assert said != "fusion" and "+" not in said and said not in r["task"].split("+")

@@ -468,3 +468,31 @@ def test_text_noise_reaches_the_student_only(tmp_path: Path):
     train(cfg, progress=False)
     saved = json.loads((tmp_path / "run" / "model" / "config.json").read_text())
     assert saved["training"]["config"]["text_noise"] == 0.5
+
+
+def test_mismatched_prompts_are_left_out_of_the_distillation_term(tmp_path: Path):
+    """With ``mismatch_prob`` the reference is the input as it is, while the teacher would repair what
+    the prompt names: those samples follow the loss alone, so with every sample mismatched the
+    distillation term is exactly 0 at every step (and it is not without mismatching)."""
+    import csv
+
+    from textif.models import create_model
+    from textif.models.hub import save_pretrained
+    from textif.training.run import train
+
+    torch.manual_seed(123)  # a teacher other than the student (which starts from seed 0)
+    teacher_dir = save_pretrained(create_model("textif-tiny"), tmp_path / "teacher", name="textif-tiny",
+                                  text_encoder="minilm", training={"steps": 1})
+
+    def distill_terms(folder: Path, mismatch: float) -> list[float]:
+        p = write_config(folder, teacher=str(teacher_dir), distill_weight=5.0, max_steps=3)
+        cfg = yaml.safe_load(p.read_text())
+        cfg["data"]["mismatch_prob"] = mismatch
+        p.write_text(yaml.safe_dump(cfg))
+        train(load_config(p), progress=False)
+        rows = list(csv.DictReader((folder / "run" / "logs" / "metrics.csv").open()))
+        return [float(r["train/distill"]) for r in rows if r.get("train/distill")]
+
+    assert distill_terms(tmp_path / "all", 1.0) == [0.0, 0.0, 0.0]
+    plain = distill_terms(tmp_path / "none", 0.0)
+    assert len(plain) == 3 and all(v > 0 for v in plain), plain

@@ -5,7 +5,8 @@ Every dataset yields a dict of float32 tensors in ``[0, 1]`` and strings::
     {"vis": (3, h, w), "ir": (1, h, w),          # network inputs (maybe degraded)
      "vis_gt": (3, h, w), "ir_gt": (1, h, w),    # clean references for the loss
      "text": str, "task": str, "name": str,      # prompt, task name, file stem
-     "severity": float}                          # 0 clean; largest part's for composites; -1 unknown
+     "severity": float,                          # 0 clean; largest part's for composites; -1 unknown
+     "mismatched": bool}                         # the prompt names a degradation the input lacks (mismatch_prob)
 
 * :class:`PairedFolder`: clean pairs matched by file stem; degradations are synthesised
   on the fly (:mod:`textif.data.degradations`).
@@ -453,11 +454,12 @@ class PairedFolder(_PairDataset):
         # neutral prompt on degraded input: fuse as is (the references are the degraded images)
         as_is = self.mode == "train" and task != NEUTRAL_TASK and float(torch.rand((), generator=g)) < self.keep_prob
         text = None
+        mismatched = False
         if self.mode == "train" and self.mismatch_prob > 0 and float(torch.rand((), generator=g)) < self.mismatch_prob:
             # a prompt naming a degradation the input does not have: fuse as is
             others = [n for n in DEGRADATIONS.names() if n not in split_task(task)]
             text = self._prompt(others[int(torch.randint(len(others), (), generator=g))], None, g)
-            as_is = True
+            as_is = mismatched = True
         if as_is:
             task, severity, vis_gt, ir_gt = NEUTRAL_TASK, 0.0, deg.vis, deg.ir
             deg = deg._replace(severity={})
@@ -470,6 +472,7 @@ class PairedFolder(_PairDataset):
             "task": task,
             "name": name,
             "severity": float(severity),
+            "mismatched": mismatched,
         }
 
 
@@ -601,6 +604,7 @@ class EMSFolder(_PairDataset):
             "task": task,
             "name": name,
             "severity": 0.0 if path is None else -1.0,
+            "mismatched": False,
         }
 
 

@@ -250,8 +250,14 @@ class TextIFModule(L.LightningModule):
             with torch.no_grad():
                 teacher = self._teacher[0].to(device=fused.device)
                 target = teacher(batch["vis"], batch["ir"], emb.to(batch["vis"].dtype)).clamp(0, 1)
-            # samples asking for a preference follow the loss alone (the teacher fuses neutrally)
+            # samples asking for a preference follow the loss alone (the teacher fuses neutrally), and so
+            # do samples whose prompt names a degradation the input lacks (mismatch_prob: the reference is
+            # the input as it is, while the teacher would repair what the prompt names)
             weight = None if neutral is None else neutral.to(fused.dtype)
+            mismatched = batch.get("mismatched")
+            if torch.is_tensor(mismatched) and bool(mismatched.any()):
+                keep = (~mismatched.to(device=fused.device, dtype=torch.bool)).to(fused.dtype)
+                weight = keep if weight is None else weight * keep
             terms = {**terms, "distill": distill_loss(fused, target, gradient_weight=self.cfg.distill_gradient_weight,
                                                       sample_weight=weight)}
             total = total + self.cfg.distill_weight * terms["distill"]
