@@ -53,14 +53,19 @@ class LabelledImage:
         return self.path.stem
 
 
+def _split(file: Path) -> set[str]:
+    """The names listed in a split file, one per line."""
+    return {ln.strip() for ln in file.read_text().splitlines() if ln.strip()}
+
+
 def ems_holdout() -> set[str]:
     """Scene stems of EMS/train kept out of the detector's (and the lead's) training."""
-    return {ln.strip() for ln in HOLDOUT_FILE.read_text().splitlines() if ln.strip()}
+    return _split(HOLDOUT_FILE)
 
 
 def tno_detector_train() -> set[str]:
     """Stems of the TNO half the detector trains on as clean images; the other half is evaluated."""
-    return {ln.strip() for ln in TNO_TRAIN_FILE.read_text().splitlines() if ln.strip()}
+    return _split(TNO_TRAIN_FILE)
 
 
 def _images(folder: Path) -> list[Path]:

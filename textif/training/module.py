@@ -206,9 +206,7 @@ class TextIFModule(L.LightningModule):
             return self.embed(texts), None, None
         from textif.data.preference import IR_ANCHOR, NEUTRAL_IR_WEIGHT, VIS_ANCHOR, preference_shift, sample_preference
 
-        step = int(self.trainer.global_step) if self._trainer is not None else 0
-        rank = int(self.global_rank) if self._trainer is not None else 0
-        g = torch.Generator().manual_seed((self.data_seed * 1_000_003 + step) * 131 + rank + 17)
+        g = self.step_generator(131, 17)
         drawn = [sample_preference(g, prob=pc.prob, sentence_prob=pc.sentence_prob) for _ in texts]
         full = [f"{t} {clause}" if clause else t for t, (_, clause) in zip(texts, drawn)]
         emb = self.embed(full + [IR_ANCHOR, VIS_ANCHOR])
@@ -219,6 +217,14 @@ class TextIFModule(L.LightningModule):
         emb = emb + shift * slider[:, None].to(emb.dtype)
         return emb, w, w == NEUTRAL_IR_WEIGHT
 
+    def step_generator(self, mult: int, offset: int) -> torch.Generator:
+        """A CPU generator seeded by the data seed, this step and the process rank (``mult`` and
+        ``offset`` keep the streams of different uses apart), so a resumed run draws what an
+        uninterrupted one does."""
+        step = int(self.trainer.global_step) if self._trainer is not None else 0
+        rank = int(self.global_rank) if self._trainer is not None else 0
+        return torch.Generator().manual_seed((self.data_seed * 1_000_003 + step) * mult + rank + offset)
+
     def student_embeddings(self, emb: Tensor, neutral: Tensor | None) -> Tensor:
         """The embeddings the network trains on: ``emb`` with text-embedding noise
         (``cfg.text_noise``) on the samples without a preference, orthogonal to the slider's
@@ -227,11 +233,9 @@ class TextIFModule(L.LightningModule):
             return emb
         from textif.data.preference import IR_ANCHOR, VIS_ANCHOR
 
-        step = int(self.trainer.global_step) if self._trainer is not None else 0
-        rank = int(self.global_rank) if self._trainer is not None else 0
-        g = torch.Generator().manual_seed((self.data_seed * 1_000_003 + step) * 137 + rank + 29)
         anchors = self.embed([IR_ANCHOR, VIS_ANCHOR])
-        return perturb_embeddings(emb, self.cfg.text_noise, g, mask=neutral, keep_direction=anchors[0] - anchors[1])
+        return perturb_embeddings(emb, self.cfg.text_noise, self.step_generator(137, 29), mask=neutral,
+                                  keep_direction=anchors[0] - anchors[1])
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
         batch = self.memory_format(batch)
@@ -255,7 +259,7 @@ class TextIFModule(L.LightningModule):
             # the input as it is, while the teacher would repair what the prompt names)
             weight = None if neutral is None else neutral.to(fused.dtype)
             mismatched = batch.get("mismatched")
-            if torch.is_tensor(mismatched) and bool(mismatched.any()):
+            if torch.is_tensor(mismatched):
                 keep = (~mismatched.to(device=fused.device, dtype=torch.bool)).to(fused.dtype)
                 weight = keep if weight is None else weight * keep
             terms = {**terms, "distill": distill_loss(fused, target, gradient_weight=self.cfg.distill_gradient_weight,
