@@ -277,3 +277,27 @@ def test_mismatch_prob_names_an_absent_degradation_and_keeps_the_inputs(tmp_path
         assert owner[s["text"]] not in r["task"].split("+")
     with pytest.raises(Exception, match="mismatch_prob"):
         PairedFolder(tmp_path, mismatch_prob=1.5)
+
+
+def test_mismatch_weights_choose_which_absent_degradation_is_named(tmp_path):
+    from textif.data.datasets import PairedFolder
+    from textif.data.prompts import all_prompts
+
+    _noise_pairs(tmp_path, 4, seed=1)
+    owner = {t: task for task, ts in all_prompts("train").items() for t in ts}
+    ref = PairedFolder(tmp_path, crop_size=32, clean_prob=0.3, composite_prob=0.3, seed=0, repeat=8)
+    ds = PairedFolder(tmp_path, crop_size=32, clean_prob=0.3, composite_prob=0.3, mismatch_prob=1.0,
+                      mismatch_weights={"low_light": 1.0, "haze": 1.0}, seed=0, repeat=8)
+    named = []
+    for k in range(len(ds)):
+        s, r = ds[k], ref[k]
+        said, has = owner[s["text"]], r["task"].split("+")
+        assert said not in has
+        if not {"low_light", "haze"} <= set(has):  # a weighted type is absent: one of them is named
+            assert said in {"low_light", "haze"}, (said, has)
+        named.append(said)
+    assert {"low_light", "haze"} <= set(named)
+    with pytest.raises(Exception, match="mismatch weight.*'haze'"):
+        PairedFolder(tmp_path, mismatch_prob=0.5, mismatch_weights={"haze": -1.0})
+    with pytest.raises(Exception, match="mismatch_weights"):
+        PairedFolder(tmp_path, mismatch_prob=0.5, mismatch_weights={"haze": 0.0})

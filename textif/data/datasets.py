@@ -323,8 +323,12 @@ class PairedFolder(_PairDataset):
             the degraded images themselves as references: the model learns that a sentence
             naming no degradation means "fuse as is", so text decides what gets repaired.
         mismatch_prob: probability that a training sample's prompt names a degradation its
-            input does not have (drawn uniformly from the others), with the input images
-            themselves as references: a wrong or misunderstood sentence should change little.
+            input does not have (drawn uniformly from the others, or by ``mismatch_weights``),
+            with the input images themselves as references: a wrong or misunderstood sentence
+            should change little.
+        mismatch_weights: ``{name: weight}`` for drawing the absent degradation a mismatched
+            prompt names (names left out weigh 0); ``None`` draws uniformly. When the input has
+            every weighted type, the draw falls back to uniform over the others.
         composite_prob: probability that a degraded sample is a composite (two degradations,
             see :func:`~textif.data.degradations.sample_composite`).
         severity_range: ``(low, high)`` within ``[0, 1]`` each degradation's severity is drawn from.
@@ -352,6 +356,7 @@ class PairedFolder(_PairDataset):
         clean_prob: float = 0.2,
         keep_prob: float = 0.0,
         mismatch_prob: float = 0.0,
+        mismatch_weights: Mapping[str, float] | None = None,
         composite_prob: float = 0.2,
         severity_range: tuple[float, float] = (0.1, 1.0),
         hflip: bool = True,
@@ -402,6 +407,16 @@ class PairedFolder(_PairDataset):
         self.clean_prob = _check_prob(clean_prob, "clean_prob")
         self.keep_prob = _check_prob(keep_prob, "keep_prob")
         self.mismatch_prob = _check_prob(mismatch_prob, "mismatch_prob")
+        self.mismatch_weights: dict[str, float] | None = None
+        if mismatch_weights is not None:
+            mw = {str(k).lower(): float(v) for k, v in mismatch_weights.items()}
+            for n, wgt in mw.items():
+                DEGRADATIONS.get(n)
+                if wgt < 0:
+                    raise DatasetError(f"mismatch weight for {n!r} must be >= 0, got {wgt}")
+            if not any(w > 0 for w in mw.values()):
+                raise DatasetError("mismatch_weights: at least one weight must be > 0")
+            self.mismatch_weights = mw
         self.composite_prob = _check_prob(composite_prob, "composite_prob")
         if not weights and self.clean_prob < 1:
             raise DatasetError("no degradation allowed; set clean_prob=1 for clean pairs only")
@@ -458,7 +473,13 @@ class PairedFolder(_PairDataset):
         if self.mode == "train" and self.mismatch_prob > 0 and float(torch.rand((), generator=g)) < self.mismatch_prob:
             # a prompt naming a degradation the input does not have: fuse as is
             others = [n for n in DEGRADATIONS.names() if n not in split_task(task)]
-            text = self._prompt(others[int(torch.randint(len(others), (), generator=g))], None, g)
+            mw = self.mismatch_weights
+            if mw is not None and any(mw.get(n, 0.0) > 0 for n in others):
+                w = torch.tensor([mw.get(n, 0.0) for n in others], dtype=torch.float64)
+                said = others[int(torch.multinomial(w, 1, generator=g))]
+            else:
+                said = others[int(torch.randint(len(others), (), generator=g))]
+            text = self._prompt(said, None, g)
             as_is = mismatched = True
         if as_is:
             task, severity, vis_gt, ir_gt = NEUTRAL_TASK, 0.0, deg.vis, deg.ir

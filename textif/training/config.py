@@ -52,6 +52,7 @@ class DataConfig:
     composite_prob: float = 0.15  # among degraded samples, probability of a composite (two degradations)
     keep_prob: float = 0.2  # among degraded samples, probability of "neutral prompt -> fuse as is"
     mismatch_prob: float = 0.0  # paired sources: probability of a prompt naming an absent degradation -> fuse as is
+    mismatch_weights: dict[str, float] | None = None  # which absent degradation such a prompt names (default: uniform)
     degradation_weights: dict[str, float] | None = None  # sampling weight per degradation (default: uniform)
     num_workers: int = 2
     cache_images: bool = True
