@@ -357,3 +357,67 @@ def test_detector_splits_never_mix(shared_data: Path):
     evaluated = {e.path.resolve() for e in eval_images(shared_data)}
     evaluated |= {p.resolve() for _, v, i in clean_pairs(shared_data) for p in (v, i)}
     assert not trained_on & evaluated
+
+
+# ----------------------------------------------------------------------------- threshold calibration
+def test_calibrated_thresholds_match_hand_computed_values():
+    from textif.detect.calibration import calibrate_thresholds
+
+    # 20 images without the type (probabilities 0.05, 0.10, ..., 1.00) and 4 with it
+    neg = np.arange(1, 21) / 20
+    p = np.concatenate([neg, [0.7, 0.96, 0.98, 0.99]])
+    y = np.arange(24) >= 20
+    res = calibrate_thresholds({"haze": p}, {"haze": y}, {"haze": 0.5}, max_false=0.1)
+    # 10 % of 20 = 2 negatives may reach it: just above the third highest (0.90), rounded up
+    assert res.thresholds["haze"] == pytest.approx(0.9001)
+    assert res.false_alarms["haze"] == (pytest.approx(11 / 20), pytest.approx(2 / 20))
+    assert res.recall["haze"] == (1.0, 0.75) and res.counts["haze"] == (20, 4)
+    # never lowered below the detector's own threshold, never above the cap
+    low = calibrate_thresholds({"haze": p}, {"haze": y}, {"haze": 0.95}, max_false=0.1)
+    assert low.thresholds["haze"] == 0.95
+    capped = calibrate_thresholds({"haze": p}, {"haze": y}, {}, max_false=0.0, cap=0.9)
+    assert capped.thresholds["haze"] == 0.9 and capped.before["haze"] == 0.5
+    # per source: a small source with many alarms is not outvoted by a large quiet one
+    big, small = np.full(100, 0.1), np.array([0.8, 0.85, 0.9, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2])
+    p2 = np.concatenate([big, small])
+    y2 = np.zeros(110, dtype=bool)
+    g2 = np.array(["RoadScene"] * 100 + ["TNO"] * 10)
+    pooled = calibrate_thresholds({"haze": p2}, {"haze": y2}, {"haze": 0.5}, max_false=0.05)
+    assert pooled.thresholds["haze"] == 0.5  # 5 of 110 may alarm: TNO's 3 alarms stay
+    assert pooled.false_alarms["haze"][1] == pytest.approx(3 / 110)
+    per_source = calibrate_thresholds({"haze": p2}, {"haze": y2}, {"haze": 0.5}, groups={"haze": g2}, max_false=0.1)
+    assert per_source.thresholds["haze"] == pytest.approx(0.8501)  # 1 of TNO's 10 may alarm
+    with pytest.raises(TextIFError, match="probabilities but"):
+        calibrate_thresholds({"haze": p}, {"haze": y[:3]}, {})
+    with pytest.raises(TextIFError, match="max_false"):
+        calibrate_thresholds({"haze": p}, {"haze": y}, {}, max_false=1.0)
+
+
+def test_calibrated_detector_keeps_its_weights_and_reports_less(tiny_detector: Path, tmp_path: Path):
+    from textif.detect.calibration import CalibrationResult, write_calibrated
+
+    det = Detector.load(tiny_detector, threshold=None)
+    x = torch.rand(1, 3, 64, 80, generator=torch.Generator().manual_seed(0))
+    prob, _ = det.predict(x, "vis")
+    types = det.config.types("vis")
+    # put every visible threshold just above its probability on this image: nothing is reported
+    res = CalibrationResult(thresholds={t: float(prob[0, k]) + 1e-4 for k, t in enumerate(types)}, before={})
+    out = write_calibrated(tiny_detector, tmp_path / "cal", res, "test calibration")
+    assert (out / "model.safetensors").read_bytes() == (tiny_detector / "model.safetensors").read_bytes()
+    cal = Detector.load(out)
+    assert cal.checkpoint.training["thresholds"] == "test calibration"
+    assert torch.equal(cal.predict(x, "vis")[0], prob)
+    assert cal.findings(x, "vis") == []
+    assert Detector.load(tiny_detector, threshold=0.0).findings(x, "vis")  # the same image, thresholds at 0
+
+
+def test_calibration_images_are_never_evaluated(shared_data: Path):
+    from textif.detect.sets import calibration_images, clean_pairs, eval_images
+
+    cal = calibration_images(shared_data)
+    sources = {e.source for e in cal}
+    assert sources == {"RoadScene/train", "TNO/train-half", "EMS/train"}
+    evaluated = {e.path.resolve() for e in eval_images(shared_data)}
+    evaluated |= {p.resolve() for _, v, i in clean_pairs(shared_data) for p in (v, i)}
+    assert not {e.path.resolve() for e in cal} & evaluated
+    assert any(e.types for e in cal) and sum(not e.types for e in cal) > 400

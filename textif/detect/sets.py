@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["LabelledImage", "EMS_FOLDERS", "ems_holdout", "tno_detector_train", "train_images", "eval_images",
-           "clean_pairs"]
+           "clean_pairs", "calibration_images"]
 
 HOLDOUT_FILE = Path(__file__).resolve().parents[1] / "data" / "splits" / "ems_train_holdout.txt"
 TNO_TRAIN_FILE = HOLDOUT_FILE.with_name("tno_detector_train.txt")
@@ -147,6 +147,29 @@ def clean_pairs(root: str | Path) -> list[tuple[str, Path, Path]]:
     for p in _images(root / "M3SVD" / "vis"):
         if p.stem in m3:
             out.append(("M3SVD", p, m3[p.stem]))
+    return out
+
+
+def calibration_images(root: str | Path) -> list[LabelledImage]:
+    """Real images for calibrating the decision thresholds, none of them evaluated: the RoadScene
+    training split (clean, both modalities), the TNO half the detector trains on (clean) and
+    EMS/train outside the hold-out (clean and degraded folders). DRMF is left out: its "clean"
+    visible frames are as dark as its degraded ones, so they cannot say what "clean" means."""
+    root = Path(root)
+    out: list[LabelledImage] = []
+    val = root / "splits" / "roadscene_val.txt"
+    held = set(val.read_text().split()) if val.is_file() else set()
+    for mod in ("vis", "ir"):
+        for p in _images(root / "RoadScene" / mod):
+            if p.name not in held and p.stem not in held:
+                out.append(LabelledImage(p, mod, (), "RoadScene/train"))
+    tno = tno_detector_train()
+    for mod in ("vis", "ir"):
+        for p in _images(root / "TNO" / mod):
+            if p.stem in tno:
+                out.append(LabelledImage(p, mod, (), "TNO/train-half"))
+    hold = ems_holdout()
+    out += _ems(root, "train", lambda s: s not in hold)
     return out
 
 
