@@ -31,6 +31,7 @@ import random
 import re
 import shlex
 import sys
+import textwrap
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -131,8 +132,8 @@ def comparison_image(tiles: list[np.ndarray], labels: list[str], path: Path) -> 
         if (tw, th) != (w, h):
             im = im.resize((tw, th), Image.LANCZOS)
         canvas.paste(im, (tw * k, head))
-        chars = max(10, tw // 6)
-        for j, line in enumerate((lab[:chars], lab[chars:2 * chars])):
+        chars = max(10, tw // 6)  # the default bitmap font is 6 pixels wide; wrap at words, two lines at most
+        for j, line in enumerate(textwrap.wrap(lab, chars, max_lines=2, placeholder=" ...")):
             draw.text((tw * k + 4, 3 + 14 * j), line, fill="black")
     write_image(path, np.asarray(canvas, dtype=np.float32) / 255.0)
 
