@@ -27,7 +27,8 @@ def detect(
     fmt: Format = typer.Option(Format.text, "--format", "-f", help="One pair: text (readable) or json."),
     detector: Optional[Path] = typer.Option(None, "--detector", help="Detector folder (default: the shipped one)."),
     threshold: Optional[float] = typer.Option(
-        None, "--threshold", min=0.0, max=1.0, help="Report degradations above this probability (default: per type, 0.5)."
+        None, "--threshold", min=0.0, max=1.0,
+        help="Report degradations above this probability (default: the detector's calibrated per-type thresholds).",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
