@@ -37,13 +37,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-false", type=float, default=0.05)
     ap.add_argument("--cap", type=float, default=0.99)
     ap.add_argument("--pooled", action="store_true", help="one limit over all sources instead of one per source")
+    ap.add_argument("--unseen-only", action="store_true",
+                    help="only the RoadScene calibration half and the TNO half (for a detector trained with "
+                         "scripts/train_detector.py --keep-out-calibration)")
     ap.add_argument("--report", type=Path, default=None, help="figures as JSON (default: OUT/calibration.json)")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     det = Detector.load(args.detector)
     src = det.checkpoint.path
-    images = calibration_images(args.data)
+    images = calibration_images(args.data, unseen_only=args.unseen_only)
     if not images:
         print(f"error: no calibration images under {args.data}", file=sys.stderr)
         return 2
@@ -68,9 +71,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{t:16s} {res.before[t]:7.3f} -> {res.thresholds[t]:6.4f} {_pct(fb):>6s} -> {_pct(fa):>5s} "
               f"{_pct(rb):>9s} -> {_pct(ra):>6s}   {res.counts[t][0]} / {res.counts[t][1]}")
     how = "pooled" if args.pooled else "within every source"
+    what = ("the RoadScene calibration half and the TNO half, unseen in training" if args.unseen_only else
+            "RoadScene training split, TNO detector half, EMS/train outside the hold-out")
     note = (f"scripts/calibrate_detector.py: raised until at most {args.max_false:g} false alarms {how} on "
-            f"{len(images)} real calibration images (RoadScene training split, TNO detector half, EMS/train "
-            f"outside the hold-out); before: {json.dumps(res.before)}")
+            f"{len(images)} real calibration images ({what}); before: {json.dumps(res.before)}")
     write_calibrated(src, args.out, res, note)
     report = {"detector": str(src), "max_false": args.max_false, "per_source": not args.pooled, "cap": args.cap,
               "images": len(images), "thresholds": res.thresholds, "before": res.before,

@@ -65,6 +65,8 @@ def main() -> None:
             f"keep_prob {c.get('data', {}).get('keep_prob')}, degradation sampling "
             f"{weights_text(c.get('data', {}).get('degradation_weights'))}"
             + (f", mismatched prompts {c['data']['mismatch_prob']}" if c.get("data", {}).get("mismatch_prob") else "")
+            + (f" naming absent types weighted {', '.join(f'{k} ×{v:g}' for k, v in c['data']['mismatch_weights'].items())}"
+               if c.get("data", {}).get("mismatch_prob") and c.get("data", {}).get("mismatch_weights") else "")
             + (f", consistency weight {c['consistency_weight']} to the frozen "
                f"{model_text(st.get('teacher'), st.get('teacher_config'))}" if c.get("consistency_weight") else "")
             + (f", distilled from the frozen {model_text(st.get('teacher'), st.get('teacher_config'))} (weight "

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 
 from textif.core.io import read_image
 from textif.data.degradations import APPLY_ORDER, DEGRADATIONS, IR_DEGRADATIONS, VIS_DEGRADATIONS, split_task
-from textif.detect.sets import ems_holdout, train_images
+from textif.detect.sets import ems_holdout, roadscene_detector_calibration, train_images
 from textif.models.detector import (
     create_detector,
     detector_views,
@@ -91,15 +91,19 @@ def _sample(img: torch.Tensor, modality: str, parts: tuple[str, ...], rng: rando
     return {"g": q(gview[0]), "c": q(crops[0, :2]), "stats": stats, "label": label, "sev": sev, "mask": mask}
 
 
-def build_cache(data: Path, cfg, seed: int, variants: int, real_repeats: int, log) -> dict:
+def build_cache(data: Path, cfg, seed: int, variants: int, real_repeats: int, log, *,
+                keep_out_calibration: bool = False) -> dict:
     rng = random.Random(seed)
     g = torch.Generator().manual_seed(seed)
     clean: list[tuple[str, Path]] = []
     names = (data / "splits" / "roadscene_train.txt").read_text().split()
+    if keep_out_calibration:  # the calibration half of RoadScene train and the TNO half stay unseen
+        cal = roadscene_detector_calibration()
+        names = [n for n in names if n not in cal]
     for n in names:
         clean.append(("vis", data / "RoadScene" / "vis" / n))
         clean.append(("ir", data / "RoadScene" / "ir" / n))
-    real = train_images(data)
+    real = train_images(data, tno=not keep_out_calibration)
     for e in real:
         if not e.types:
             clean.append((e.modality, e.path))
@@ -131,7 +135,7 @@ def build_cache(data: Path, cfg, seed: int, variants: int, real_repeats: int, lo
     for mod, lst in samples.items():
         out[mod] = {k: torch.stack([s[k] for s in lst]) for k in lst[0]}
     out["meta"] = {"clean_images": len(clean), "real_degraded": len(degraded), "variants": variants,
-                   "real_repeats": real_repeats, "seed": seed}
+                   "real_repeats": real_repeats, "seed": seed, "keep_out_calibration": keep_out_calibration}
     return out
 
 
@@ -183,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--calibrate", action="store_true",
                     help="per-type thresholds from the training samples (calibrate()) instead of 0.5 for every type")
+    ap.add_argument("--keep-out-calibration", action="store_true",
+                    help="train without the RoadScene calibration half and the TNO half, so that "
+                         "scripts/calibrate_detector.py --unseen-only calibrates on images the detector never saw")
     ap.add_argument("--calibrate-only", action="store_true",
                     help="only recompute the thresholds of the detector in --out from the cached samples")
     args = ap.parse_args(argv)
@@ -196,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         data = torch.load(args.cache, weights_only=True)  # tensors only, written by this script
         log(f"loaded cache {args.cache}")
     else:
-        data = build_cache(args.data, cfg, args.seed, args.variants, args.real_repeats, log)
+        data = build_cache(args.data, cfg, args.seed, args.variants, args.real_repeats, log,
+                           keep_out_calibration=args.keep_out_calibration)
         args.cache.parent.mkdir(parents=True, exist_ok=True)
         torch.save(data, args.cache)
     t_cache = time.time() - t_start
@@ -248,9 +256,12 @@ def main(argv: list[str] | None = None) -> int:
     training = {
         "script": "scripts/train_detector.py",
         "data": {
-            "synthetic": "RoadScene train split + clean EMS/train and DRMF/train (hold-out scenes excluded) + the TNO "
-                         "half of textif/data/splits/tno_detector_train.txt, "
-                         f"textif.data.degradations random_add_*, severity uniform in {list(SEV_RANGE)}",
+            "synthetic": ("RoadScene train split minus textif/data/splits/roadscene_detector_calibration.txt + clean "
+                          "EMS/train and DRMF/train (hold-out scenes excluded), no TNO (kept for calibration), "
+                          if data["meta"].get("keep_out_calibration") else
+                          "RoadScene train split + clean EMS/train and DRMF/train (hold-out scenes excluded) + the TNO "
+                          "half of textif/data/splits/tno_detector_train.txt, ")
+                         + f"textif.data.degradations random_add_*, severity uniform in {list(SEV_RANGE)}",
             "real": "EMS/train degraded folders minus textif/data/splits/ems_train_holdout.txt; DRMF/train degraded",
             **data["meta"],
             "samples": n,

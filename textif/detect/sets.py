@@ -19,11 +19,12 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["LabelledImage", "EMS_FOLDERS", "ems_holdout", "tno_detector_train", "train_images", "eval_images",
-           "clean_pairs", "calibration_images"]
+__all__ = ["LabelledImage", "EMS_FOLDERS", "ems_holdout", "tno_detector_train", "roadscene_detector_calibration",
+           "train_images", "eval_images", "clean_pairs", "calibration_images"]
 
 HOLDOUT_FILE = Path(__file__).resolve().parents[1] / "data" / "splits" / "ems_train_holdout.txt"
 TNO_TRAIN_FILE = HOLDOUT_FILE.with_name("tno_detector_train.txt")
+ROADSCENE_CALIBRATION_FILE = HOLDOUT_FILE.with_name("roadscene_detector_calibration.txt")
 
 #: EMS folder -> (modality, degradation types).
 EMS_FOLDERS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -68,6 +69,12 @@ def tno_detector_train() -> set[str]:
     return _split(TNO_TRAIN_FILE)
 
 
+def roadscene_detector_calibration() -> set[str]:
+    """File names of the half of the RoadScene training split that a detector trained with
+    ``scripts/train_detector.py --keep-out-calibration`` never sees (every other name in order)."""
+    return _split(ROADSCENE_CALIBRATION_FILE)
+
+
 def _images(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
@@ -83,8 +90,9 @@ def _ems(root: Path, part: str, keep) -> list[LabelledImage]:
     return out
 
 
-def train_images(root: str | Path) -> list[LabelledImage]:
-    """Real labelled images the detector may train on (clean ones included)."""
+def train_images(root: str | Path, *, tno: bool = True) -> list[LabelledImage]:
+    """Real labelled images the detector may train on (clean ones included); ``tno=False`` leaves
+    the TNO half out (kept for calibration)."""
     root = Path(root)
     hold = ems_holdout()
     out = _ems(root, "train", lambda s: s not in hold)
@@ -98,11 +106,12 @@ def train_images(root: str | Path) -> list[LabelledImage]:
     for p in _images(root / "DRMF" / "train" / "ir_degraded"):
         if p.stem not in hold:
             out.append(LabelledImage(p, "ir", ("ir_low_contrast", "ir_noise"), "DRMF/train"))
-    tno = tno_detector_train()
-    for mod in ("vis", "ir"):
-        for p in _images(root / "TNO" / mod):
-            if p.stem in tno:
-                out.append(LabelledImage(p, mod, (), "TNO/train-half"))
+    if tno:
+        half = tno_detector_train()
+        for mod in ("vis", "ir"):
+            for p in _images(root / "TNO" / mod):
+                if p.stem in half:
+                    out.append(LabelledImage(p, mod, (), "TNO/train-half"))
     return out
 
 
@@ -150,26 +159,31 @@ def clean_pairs(root: str | Path) -> list[tuple[str, Path, Path]]:
     return out
 
 
-def calibration_images(root: str | Path) -> list[LabelledImage]:
+def calibration_images(root: str | Path, *, unseen_only: bool = False) -> list[LabelledImage]:
     """Real images for calibrating the decision thresholds, none of them evaluated: the RoadScene
-    training split (clean, both modalities), the TNO half the detector trains on (clean) and
+    training split (clean, both modalities), the TNO half of :func:`tno_detector_train` (clean) and
     EMS/train outside the hold-out (clean and degraded folders). DRMF is left out: its "clean"
-    visible frames are as dark as its degraded ones, so they cannot say what "clean" means."""
+    visible frames are as dark as its degraded ones, so they cannot say what "clean" means.
+
+    ``unseen_only=True``: only what a detector trained with ``--keep-out-calibration`` never saw,
+    the RoadScene half of :func:`roadscene_detector_calibration` and the TNO half."""
     root = Path(root)
     out: list[LabelledImage] = []
     val = root / "splits" / "roadscene_val.txt"
     held = set(val.read_text().split()) if val.is_file() else set()
+    cal = roadscene_detector_calibration() if unseen_only else None
     for mod in ("vis", "ir"):
         for p in _images(root / "RoadScene" / mod):
-            if p.name not in held and p.stem not in held:
+            if p.name not in held and p.stem not in held and (cal is None or p.name in cal):
                 out.append(LabelledImage(p, mod, (), "RoadScene/train"))
     tno = tno_detector_train()
     for mod in ("vis", "ir"):
         for p in _images(root / "TNO" / mod):
             if p.stem in tno:
                 out.append(LabelledImage(p, mod, (), "TNO/train-half"))
-    hold = ems_holdout()
-    out += _ems(root, "train", lambda s: s not in hold)
+    if not unseen_only:
+        hold = ems_holdout()
+        out += _ems(root, "train", lambda s: s not in hold)
     return out
 
 
