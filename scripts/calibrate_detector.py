@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from textif.core.errors import TextIFError
 from textif.core.io import atomic_write
 from textif.detect import Detector
 from textif.detect.calibration import calibrate_thresholds, image_probabilities, write_calibrated
@@ -43,8 +44,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--report", type=Path, default=None, help="figures as JSON (default: OUT/calibration.json)")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
+    if not 0.0 <= args.max_false < 1.0:
+        print(f"error: --max-false must be in [0, 1), got {args.max_false}", file=sys.stderr)
+        return 2
     torch.set_num_threads(args.threads)
-    det = Detector.load(args.detector)
+    try:
+        det = Detector.load(args.detector)
+    except TextIFError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     src = det.checkpoint.path
     images = calibration_images(args.data, unseen_only=args.unseen_only)
     if not images:
