@@ -135,6 +135,17 @@ def _find_dir(root: Path, names: Sequence[str], what: str) -> Path:
     raise DatasetError(f"{root}: no {what} folder (looked for {', '.join(names)})")
 
 
+def _check_weights(weights: Mapping[str, float], what: str) -> dict[str, float]:
+    """``{degradation name: weight}`` with lower-case names that exist (a "did you mean" error
+    otherwise) and weights >= 0."""
+    out = {str(k).lower(): float(v) for k, v in weights.items()}
+    for n, wgt in out.items():
+        DEGRADATIONS.get(n)
+        if wgt < 0:
+            raise DatasetError(f"{what} for {n!r} must be >= 0, got {wgt}")
+    return out
+
+
 def _check_prob(value: float, name: str) -> float:
     v = float(value)
     if not 0.0 <= v <= 1.0:
@@ -396,24 +407,16 @@ class PairedFolder(_PairDataset):
         if degradations is None:
             weights = {n: 1.0 for n in DEGRADATIONS.names()}
         elif isinstance(degradations, Mapping):
-            weights = {str(k).lower(): float(v) for k, v in degradations.items()}
+            weights = _check_weights(degradations, "degradation weight")
         else:
-            weights = {str(k).lower(): 1.0 for k in degradations}
-        for n, wgt in weights.items():
-            DEGRADATIONS.get(n)
-            if wgt < 0:
-                raise DatasetError(f"degradation weight for {n!r} must be >= 0, got {wgt}")
+            weights = _check_weights({k: 1.0 for k in degradations}, "degradation weight")
         weights = {n: wgt for n, wgt in weights.items() if wgt > 0}
         self.clean_prob = _check_prob(clean_prob, "clean_prob")
         self.keep_prob = _check_prob(keep_prob, "keep_prob")
         self.mismatch_prob = _check_prob(mismatch_prob, "mismatch_prob")
         self.mismatch_weights: dict[str, float] | None = None
         if mismatch_weights is not None:
-            mw = {str(k).lower(): float(v) for k, v in mismatch_weights.items()}
-            for n, wgt in mw.items():
-                DEGRADATIONS.get(n)
-                if wgt < 0:
-                    raise DatasetError(f"mismatch weight for {n!r} must be >= 0, got {wgt}")
+            mw = _check_weights(mismatch_weights, "mismatch weight")
             if not any(w > 0 for w in mw.values()):
                 raise DatasetError("mismatch_weights: at least one weight must be > 0")
             self.mismatch_weights = mw
