@@ -31,7 +31,7 @@ import torch.nn.functional as F
 
 from textif.core.io import read_image
 from textif.data.degradations import APPLY_ORDER, DEGRADATIONS, IR_DEGRADATIONS, VIS_DEGRADATIONS, split_task
-from textif.detect.sets import ems_holdout, roadscene_detector_calibration, train_images
+from textif.detect.sets import ems_holdout, roadscene_detector_train, train_images
 from textif.models.detector import (
     create_detector,
     detector_views,
@@ -96,11 +96,8 @@ def build_cache(data: Path, cfg, seed: int, variants: int, real_repeats: int, lo
     rng = random.Random(seed)
     g = torch.Generator().manual_seed(seed)
     clean: list[tuple[str, Path]] = []
-    names = (data / "splits" / "roadscene_train.txt").read_text().split()
-    if keep_out_calibration:  # the calibration half of RoadScene train and the TNO half stay unseen
-        cal = roadscene_detector_calibration()
-        names = [n for n in names if n not in cal]
-    for n in names:
+    # keep_out_calibration: the calibration half of RoadScene train and the TNO half stay unseen
+    for n in roadscene_detector_train(data, keep_out_calibration=keep_out_calibration):
         clean.append(("vis", data / "RoadScene" / "vis" / n))
         clean.append(("ir", data / "RoadScene" / "ir" / n))
     real = train_images(data, tno=not keep_out_calibration)

@@ -422,14 +422,15 @@ def test_calibration_images_are_never_evaluated(shared_data: Path):
     assert not {e.path.resolve() for e in cal} & evaluated
     assert any(e.types for e in cal) and sum(not e.types for e in cal) > 400
     # a detector trained with --keep-out-calibration never sees the unseen-only calibration images
-    from textif.detect.sets import roadscene_detector_calibration, train_images
+    from textif.detect.sets import roadscene_detector_calibration, roadscene_detector_train, train_images
 
     unseen = calibration_images(shared_data, unseen_only=True)
     assert {e.source for e in unseen} == {"RoadScene/train", "TNO/train-half"} and len(unseen) == 2 * (88 + 30)
     seen = {e.path.resolve() for e in train_images(shared_data, tno=False)}
-    roadscene_train = (shared_data / "splits" / "roadscene_train.txt").read_text().split()
+    roadscene_train = roadscene_detector_train(shared_data)
     cal_half = roadscene_detector_calibration()
     assert cal_half < set(roadscene_train) and len(cal_half) == 88
-    seen |= {(shared_data / "RoadScene" / m / n).resolve() for n in roadscene_train if n not in cal_half
-             for m in ("vis", "ir")}
+    trained = roadscene_detector_train(shared_data, keep_out_calibration=True)
+    assert len(trained) == len(roadscene_train) - 88
+    seen |= {(shared_data / "RoadScene" / m / n).resolve() for n in trained for m in ("vis", "ir")}
     assert not {e.path.resolve() for e in unseen} & seen

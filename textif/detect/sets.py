@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["LabelledImage", "EMS_FOLDERS", "ems_holdout", "tno_detector_train", "roadscene_detector_calibration",
-           "train_images", "eval_images", "clean_pairs", "calibration_images"]
+           "roadscene_detector_train", "train_images", "eval_images", "clean_pairs", "calibration_images"]
 
 HOLDOUT_FILE = Path(__file__).resolve().parents[1] / "data" / "splits" / "ems_train_holdout.txt"
 TNO_TRAIN_FILE = HOLDOUT_FILE.with_name("tno_detector_train.txt")
@@ -75,6 +75,17 @@ def roadscene_detector_calibration() -> set[str]:
     return _split(ROADSCENE_CALIBRATION_FILE)
 
 
+def roadscene_detector_train(root: str | Path, *, keep_out_calibration: bool = False) -> list[str]:
+    """File names of the RoadScene training split (``splits/roadscene_train.txt``) whose clean pairs
+    the detector's synthetic samples are made from; ``keep_out_calibration`` drops the half of
+    :func:`roadscene_detector_calibration`."""
+    names = (Path(root) / "splits" / "roadscene_train.txt").read_text().split()
+    if keep_out_calibration:
+        cal = roadscene_detector_calibration()
+        names = [n for n in names if n not in cal]
+    return names
+
+
 def _images(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
@@ -88,6 +99,13 @@ def _ems(root: Path, part: str, keep) -> list[LabelledImage]:
             if keep(p.stem):
                 out.append(LabelledImage(p, mod, types, f"EMS/{part}"))
     return out
+
+
+def _tno_half(root: Path) -> list[LabelledImage]:
+    """The clean TNO images of :func:`tno_detector_train`, both modalities."""
+    half = tno_detector_train()
+    return [LabelledImage(p, mod, (), "TNO/train-half") for mod in ("vis", "ir")
+            for p in _images(root / "TNO" / mod) if p.stem in half]
 
 
 def train_images(root: str | Path, *, tno: bool = True) -> list[LabelledImage]:
@@ -107,11 +125,7 @@ def train_images(root: str | Path, *, tno: bool = True) -> list[LabelledImage]:
         if p.stem not in hold:
             out.append(LabelledImage(p, "ir", ("ir_low_contrast", "ir_noise"), "DRMF/train"))
     if tno:
-        half = tno_detector_train()
-        for mod in ("vis", "ir"):
-            for p in _images(root / "TNO" / mod):
-                if p.stem in half:
-                    out.append(LabelledImage(p, mod, (), "TNO/train-half"))
+        out += _tno_half(root)
     return out
 
 
@@ -176,11 +190,7 @@ def calibration_images(root: str | Path, *, unseen_only: bool = False) -> list[L
         for p in _images(root / "RoadScene" / mod):
             if p.name not in held and p.stem not in held and (cal is None or p.name in cal):
                 out.append(LabelledImage(p, mod, (), "RoadScene/train"))
-    tno = tno_detector_train()
-    for mod in ("vis", "ir"):
-        for p in _images(root / "TNO" / mod):
-            if p.stem in tno:
-                out.append(LabelledImage(p, mod, (), "TNO/train-half"))
+    out += _tno_half(root)
     if not unseen_only:
         hold = ems_holdout()
         out += _ems(root, "train", lambda s: s not in hold)
