@@ -65,14 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     res = calibrate_thresholds({t: data[t][0] for t in types}, {t: data[t][1] for t in types}, det.checkpoint.thresholds,
                                groups=None if args.pooled else {t: data[t][2] for t in types},
                                max_false=args.max_false, cap=args.cap)
-    per_source = {}
-    for t in types:
-        p, y, g = data[t]
-        per_source[t] = {str(s): {"n": int(((g == s) & ~y).sum()),
-                                  "false_alarms_before": float((p[(g == s) & ~y] >= res.before[t]).mean()),
-                                  "false_alarms_after": float((p[(g == s) & ~y] >= res.thresholds[t]).mean())}
-                         for s in sorted(set(g[~y].tolist()))}
-    print(f"{'type':16s} {'threshold':>17s} {'false alarms':>15s} {'recall (EMS/train)':>20s}  n without / with")
+    per_source = {t: {s: {"n": n, "false_alarms_before": fb, "false_alarms_after": fa}
+                      for s, (n, fb, fa) in sorted(res.per_source[t].items())} for t in types}
+    print(f"{'type':16s} {'threshold':>17s} {'false alarms':>15s} {'recall':>20s}  n without / with")
     for t in types:
         fb, fa = res.false_alarms[t]
         rb, ra = res.recall[t]

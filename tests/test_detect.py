@@ -387,6 +387,8 @@ def test_calibrated_thresholds_match_hand_computed_values():
     assert pooled.false_alarms["haze"][1] == pytest.approx(3 / 110)
     per_source = calibrate_thresholds({"haze": p2}, {"haze": y2}, {"haze": 0.5}, groups={"haze": g2}, max_false=0.1)
     assert per_source.thresholds["haze"] == pytest.approx(0.8501)  # 1 of TNO's 10 may alarm
+    assert per_source.per_source["haze"] == {"RoadScene": (100, 0.0, 0.0), "TNO": (10, pytest.approx(0.3),
+                                                                            pytest.approx(0.1))}
     with pytest.raises(TextIFError, match="probabilities but"):
         calibrate_thresholds({"haze": p}, {"haze": y[:3]}, {})
     with pytest.raises(TextIFError, match="max_false"):

@@ -42,6 +42,9 @@ class CalibrationResult:
     false_alarms: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
     recall: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
     counts: dict[str, tuple[int, int]] = field(default_factory=dict)  # type -> (without, with)
+    #: type -> source -> (images without the type, false alarms before, after); one source "all"
+    #: when no groups are given
+    per_source: dict[str, dict[str, tuple[int, float | None, float | None]]] = field(default_factory=dict)
 
 
 def _share(x: np.ndarray, t: float) -> float | None:
@@ -93,8 +96,11 @@ def calibrate_thresholds(probs: Mapping[str, np.ndarray], labels: Mapping[str, n
             raise TextIFError(f"{t}: {p.shape[0]} probabilities but {g.shape[0]} group names")
         neg, pos = p[~y], p[y]
         old = float(current.get(t, default))
-        need = max((_above_share(p[~y & (g == k)], max_false) for k in np.unique(g[~y])), default=0.0)
+        by_source = {k: p[~y & (g == k)] for k in np.unique(g[~y])}
+        need = max((_above_share(v, max_false) for v in by_source.values()), default=0.0)
         new = min(need, cap) if need > old else old
+        res.per_source[t] = {(str(k) if groups is not None else "all"): (int(v.size), _share(v, old), _share(v, new))
+                             for k, v in by_source.items()}
         res.thresholds[t] = new
         res.before[t] = old
         res.false_alarms[t] = (_share(neg, old), _share(neg, new))
