@@ -22,9 +22,9 @@ from pathlib import Path
 __all__ = ["LabelledImage", "EMS_FOLDERS", "ems_holdout", "tno_detector_train", "roadscene_detector_calibration",
            "roadscene_detector_train", "train_images", "eval_images", "clean_pairs", "calibration_images"]
 
-HOLDOUT_FILE = Path(__file__).resolve().parents[1] / "data" / "splits" / "ems_train_holdout.txt"
-TNO_TRAIN_FILE = HOLDOUT_FILE.with_name("tno_detector_train.txt")
-ROADSCENE_CALIBRATION_FILE = HOLDOUT_FILE.with_name("roadscene_detector_calibration.txt")
+SPLITS = Path(__file__).resolve().parents[1] / "data" / "splits"
+TNO_TRAIN_FILE = SPLITS / "tno_detector_train.txt"
+ROADSCENE_CALIBRATION_FILE = SPLITS / "roadscene_detector_calibration.txt"
 
 #: EMS folder -> (modality, degradation types).
 EMS_FOLDERS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -60,8 +60,11 @@ def _split(file: Path) -> set[str]:
 
 
 def ems_holdout() -> set[str]:
-    """Scene stems of EMS/train kept out of the detector's (and the lead's) training."""
-    return _split(HOLDOUT_FILE)
+    """Scene stems of EMS/train kept out of the detector's (and the lead's) training: the fusion
+    model's real validation hold-out (:func:`textif.data.realval.ems_holdout_stems`)."""
+    from textif.data.realval import ems_holdout_stems
+
+    return set(ems_holdout_stems())
 
 
 def tno_detector_train() -> set[str]:
