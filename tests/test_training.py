@@ -496,3 +496,48 @@ def test_mismatched_prompts_are_left_out_of_the_distillation_term(tmp_path: Path
     assert distill_terms(tmp_path / "all", 1.0) == [0.0, 0.0, 0.0]
     plain = distill_terms(tmp_path / "none", 0.0)
     assert len(plain) == 3 and all(v > 0 for v in plain), plain
+
+
+def test_distill_keep_leaves_out_samples_with_a_skipped_degradation():
+    from textif.training.module import distill_keep
+
+    keep = distill_keep(["fusion", "blur", "blur+ir_noise", "ir_noise", "rain+ir_stripe"], ["blur", "ir_stripe"])
+    assert keep.tolist() == [1.0, 0.0, 0.0, 1.0, 0.0]
+    assert distill_keep(["blur"], []).tolist() == [1.0]
+
+
+def test_distill_skip_errors(tmp_path: Path):
+    from textif.training.module import TextIFModule
+
+    with pytest.raises(ValueError, match="distill_skip=\\['blur'\\] does nothing without the distillation term"):
+        TextIFModule(load_config(write_config(tmp_path, distill_skip=["blur"])))
+    with pytest.raises(TextIFError, match="did you mean 'blur'"):
+        TextIFModule(load_config(write_config(tmp_path / "b", distill_skip=["blurr"], distill_weight=1.0)))
+
+
+def test_distill_skip_takes_every_degraded_sample_out_of_the_distillation_term(tmp_path: Path):
+    """With every sample degraded (no clean pairs, no "fuse as is") and every degradation in
+    ``distill_skip``, the distillation term is exactly 0 at every step, and it is not without it."""
+    import csv
+
+    from textif.data.degradations import DEGRADATIONS
+    from textif.models import create_model
+    from textif.models.hub import save_pretrained
+    from textif.training.run import train
+
+    torch.manual_seed(123)
+    teacher_dir = save_pretrained(create_model("textif-tiny"), tmp_path / "teacher", name="textif-tiny",
+                                  text_encoder="minilm", training={"steps": 1})
+
+    def distill_terms(folder: Path, skip: list[str]) -> list[float]:
+        p = write_config(folder, teacher=str(teacher_dir), distill_weight=5.0, max_steps=3, distill_skip=skip)
+        cfg = yaml.safe_load(p.read_text())
+        cfg["data"].update(degrade_prob=1.0, keep_prob=0.0)
+        p.write_text(yaml.safe_dump(cfg))
+        train(load_config(p), progress=False)
+        rows = list(csv.DictReader((folder / "run" / "logs" / "metrics.csv").open()))
+        return [float(r["train/distill"]) for r in rows if r.get("train/distill")]
+
+    assert distill_terms(tmp_path / "all", list(DEGRADATIONS.names())) == [0.0, 0.0, 0.0]
+    plain = distill_terms(tmp_path / "none", [])
+    assert len(plain) == 3 and all(v > 0 for v in plain), plain

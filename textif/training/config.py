@@ -110,6 +110,11 @@ class TrainConfig:
     # Weight, inside the distillation term, of the L1 between the Sobel responses of the output and
     # the teacher's (textif.losses.distill_loss): edges and fine texture count more than in a pixel L1.
     distill_gradient_weight: float = 0.0
+    # Degradations whose samples are left out of the distillation term (a sample is left out when its
+    # input has any of them): they follow the task losses against the clean references alone, so the
+    # student can repair them better than the teacher does (e.g. ["blur"], which textif-restore barely
+    # sharpens). Empty: every sample without a preference or a mismatched prompt is distilled.
+    distill_skip: list[str] = field(default_factory=list)
     # Start from init_from even where the architectures differ (e.g. a student with another stem):
     # every weight whose name and shape match is copied, the rest start fresh (and are recorded).
     init_partial: bool = False

@@ -55,9 +55,25 @@ def stage_data_seed(cfg: TrainConfig, parent_stages: int) -> int:
     return int(np.random.SeedSequence([int(cfg.seed) & 0xFFFFFFFF, parent_stages]).generate_state(1)[0] & 0x7FFFFFFF)
 
 __all__ = [
-    "TextIFModule", "perturb_embeddings", "ExportCallback", "export_checkpoint", "stage_record", "load_start", "stage_data_seed",
+    "TextIFModule", "perturb_embeddings", "distill_keep", "ExportCallback", "export_checkpoint", "stage_record", "load_start", "stage_data_seed",
     "ConfigMismatchError", "check_resume_config",
 ]
+
+
+def distill_keep(tasks: list[str], skip: list[str]) -> Tensor:
+    """Per-sample weights of the distillation term under ``TrainConfig.distill_skip``.
+
+    Args:
+        tasks: the batch's task names (``"fusion"``, ``"blur"``, ``"blur+ir_noise"``, ...).
+        skip: degradation names whose samples are left out.
+
+    Returns:
+        ``(B,)`` float32 on the CPU: 0 for a sample whose task has any part in ``skip``, else 1.
+    """
+    from textif.data.degradations import split_task
+
+    left_out = set(skip)
+    return torch.tensor([0.0 if left_out.intersection(split_task(t)) else 1.0 for t in tasks])
 
 
 def perturb_embeddings(emb: Tensor, max_norm: float, generator: torch.Generator, *, mask: Tensor | None = None,
@@ -148,6 +164,14 @@ class TextIFModule(L.LightningModule):
         if cfg.distill_gradient_weight > 0 and cfg.distill_weight == 0:
             raise ValueError(f"distill_gradient_weight={cfg.distill_gradient_weight} does nothing without the "
                              "distillation term: set distill_weight > 0 (and a teacher) or distill_gradient_weight 0")
+        if cfg.distill_skip:
+            from textif.data.degradations import DEGRADATIONS
+
+            if cfg.distill_weight == 0:
+                raise ValueError(f"distill_skip={cfg.distill_skip} does nothing without the distillation term: "
+                                 "set distill_weight > 0 or distill_skip []")
+            for name in cfg.distill_skip:
+                DEGRADATIONS.get(name)  # an unknown name raises with "did you mean"
         if cfg.consistency_weight > 0 or cfg.distill_weight > 0:
             src = cfg.teacher or cfg.init_from
             if not src:
@@ -261,6 +285,9 @@ class TextIFModule(L.LightningModule):
             mismatched = batch.get("mismatched")
             if torch.is_tensor(mismatched):
                 keep = (~mismatched.to(device=fused.device, dtype=torch.bool)).to(fused.dtype)
+                weight = keep if weight is None else weight * keep
+            if self.cfg.distill_skip:  # degradations the student learns from the references alone
+                keep = distill_keep(list(batch["task"]), self.cfg.distill_skip).to(fused.device, fused.dtype)
                 weight = keep if weight is None else weight * keep
             terms = {**terms, "distill": distill_loss(fused, target, gradient_weight=self.cfg.distill_gradient_weight,
                                                       sample_weight=weight)}
