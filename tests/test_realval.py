@@ -6,6 +6,7 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -136,3 +137,34 @@ def test_limit_per_type_spreads_over_sources(cases: list[RealCase]) -> None:
     assert len({c.scene.rsplit("_", 1)[0] for c in blur if c.source == "M3SVD"}) == 2  # two sequences
     assert [c.name for c in sel] == [c.name for c in cases if c in sel]  # listing order kept
     assert er.select_cases(cases, None) == cases
+
+
+def _eval_stripes():
+    spec = importlib.util.spec_from_file_location("eval_stripes", REPO / "benchmarks" / "eval_stripes.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_stripe_index_measures_column_offsets_and_ignores_smooth_scenes() -> None:
+    """A flat image with column offsets of deviation d grey levels scores about d (the 9-pixel
+    high-pass keeps sqrt(8/9) of it); a smooth ramp and a plain image score about 0; a row pattern
+    is not a column pattern."""
+    es = _eval_stripes()
+    rng = np.random.default_rng(0)
+    offsets = rng.normal(0.0, 6.0, 640) / 255.0
+    flat = np.full((480, 640), 0.5) + offsets[None, :]
+    assert es.stripe_index(flat) == pytest.approx(6.0 * np.sqrt(8 / 9), rel=0.1)
+    ramp = np.tile(np.linspace(0.1, 0.9, 640), (480, 1))
+    assert es.stripe_index(ramp) < 0.05 and es.stripe_index(np.full((480, 640), 0.3)) == 0.0
+    rows = np.full((480, 640), 0.5) + rng.normal(0.0, 6.0, 480)[:, None] / 255.0
+    assert es.stripe_index(rows) < 0.05
+    with pytest.raises(ValueError, match="expected \\(H, W\\)"):
+        es.stripe_index(np.zeros((4, 4, 3)))
+
+
+def test_stripe_pairs_are_the_ems_test_pairs_with_infrared_stripes(shared_data: Path) -> None:
+    pairs = _eval_stripes().stripe_pairs(shared_data)
+    assert [p[0] for p in pairs] == ["00006", "01016N", "01478D", "01559D"]
+    assert {p[3] for p in pairs} == {"ir_stripe", "low_light+ir_stripe", "rain+ir_stripe"}
+    assert all(v.is_file() and i.is_file() and i.parent.name == "ir_SN" for _, v, i, _ in pairs)
