@@ -1,8 +1,8 @@
 """Infrared stripes on real images without ground truth: how much column stripe pattern is left in
 the fused image, with the neutral prompt and with the sentence that names the stripes.
 
-The real validation set's stripe cases (EMS hold-out) have an infrared image so dark (mean 0.03)
-that the stripes hardly reach the fusion, so PSNR there says little. The EMS/test pairs listed
+The real validation set's stripe cases (EMS hold-out) have infrared images so dark (mean
+0.03–0.16) that the stripes hardly reach the fusion, so PSNR there says little. The EMS/test pairs listed
 with ``ir_SN`` in ``EMS/test_pairs.csv`` have visible infrared content and no clean counterpart.
 
 Stripe index: the standard deviation, over the columns, of each column's mean horizontal
