@@ -504,6 +504,7 @@ def test_distill_keep_leaves_out_samples_with_a_skipped_degradation():
     keep = distill_keep(["fusion", "blur", "blur+ir_noise", "ir_noise", "rain+ir_stripe"], ["blur", "ir_stripe"])
     assert keep.tolist() == [1.0, 0.0, 0.0, 1.0, 0.0]
     assert distill_keep(["blur"], []).tolist() == [1.0]
+    assert distill_keep(["blur", "noise"], ["Blur"]).tolist() == [0.0, 1.0]  # names in any case, like the check
 
 
 def test_distill_skip_errors(tmp_path: Path):

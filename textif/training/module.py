@@ -65,14 +65,14 @@ def distill_keep(tasks: list[str], skip: list[str]) -> Tensor:
 
     Args:
         tasks: the batch's task names (``"fusion"``, ``"blur"``, ``"blur+ir_noise"``, ...).
-        skip: degradation names whose samples are left out.
+        skip: degradation names whose samples are left out (any case, as the registry takes them).
 
     Returns:
         ``(B,)`` float32 on the CPU: 0 for a sample whose task has any part in ``skip``, else 1.
     """
     from textif.data.degradations import split_task
 
-    left_out = set(skip)
+    left_out = {str(n).strip().lower() for n in skip}
     return torch.tensor([0.0 if left_out.intersection(split_task(t)) else 1.0 for t in tasks])
 
 
