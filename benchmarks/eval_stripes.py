@@ -54,16 +54,6 @@ def stripe_index(y: np.ndarray, width: int = 9) -> float:
     return float(cols.std() * 255.0)
 
 
-def luminance(rgb: np.ndarray) -> np.ndarray:
-    """``(H, W, 3)`` or ``(H, W)`` uint8/float -> ``(H, W)`` float in [0, 1] (BT.601)."""
-    x = np.asarray(rgb, dtype=np.float32)
-    if x.max() > 1.0:
-        x = x / 255.0
-    if x.ndim == 2:
-        return x
-    return 0.299 * x[..., 0] + 0.587 * x[..., 1] + 0.114 * x[..., 2]
-
-
 def stripe_pairs(data: Path) -> list[tuple[str, Path, Path, str]]:
     """``(scene, vis path, ir path, task)`` for the EMS/test pairs whose infrared image has stripes."""
     table = data / "EMS" / "test_pairs.csv"
@@ -83,11 +73,10 @@ def stripe_pairs(data: Path) -> list[tuple[str, Path, Path, str]]:
     return out
 
 
-def stripe_window(ir: np.ndarray, size: int = 200) -> tuple[int, int, int]:
+def stripe_window(y: np.ndarray, size: int = 200) -> tuple[int, int, int]:
     """``(top, left, side)`` of the square window (on a half-side grid) where the infrared image's
     stripes show most: the largest stripe index times the window's contrast (a striped flat
-    black sky counts less than a striped person)."""
-    y = luminance(ir)
+    black sky counts less than a striped person). ``y``: ``(H, W)`` float in [0, 1]."""
     h, w = y.shape
     s = min(size, h, w)
     best, best_xy = -1.0, (0, 0)
@@ -100,20 +89,17 @@ def stripe_window(ir: np.ndarray, size: int = 200) -> tuple[int, int, int]:
     return best_xy[0], best_xy[1], s
 
 
-def _crop_strip(ir: np.ndarray, neutral: np.ndarray, fixed: np.ndarray, window: tuple[int, int, int],
-                zoom: int = 2):
-    """The three images' crops of ``window``, zoomed, side by side."""
+def _crop_strip(images: list[np.ndarray], window: tuple[int, int, int], zoom: int = 2):
+    """The images' (float in [0, 1], gray or RGB) crops of ``window``, zoomed, side by side."""
     from PIL import Image
 
+    from textif.core.io import to_rgb
+
     top, left, s = window
-    tiles = []
-    for im in (np.repeat(np.asarray(ir)[..., None], 3, axis=2) if np.asarray(ir).ndim == 2 else np.asarray(ir),
-               np.asarray(neutral), np.asarray(fixed)):
-        tile = Image.fromarray(im[top:top + s, left:left + s]).resize((s * zoom, s * zoom), Image.NEAREST)
-        tiles.append(tile)
-    strip = Image.new("RGB", (3 * s * zoom + 16, s * zoom), "white")
-    for i, t in enumerate(tiles):
-        strip.paste(t, (i * (s * zoom + 8), 0))
+    strip = Image.new("RGB", (len(images) * (s * zoom + 8) - 8, s * zoom), "white")
+    for i, im in enumerate(images):
+        tile = (to_rgb(im)[top:top + s, left:left + s] * 255.0 + 0.5).clip(0, 255).astype(np.uint8)
+        strip.paste(Image.fromarray(tile).resize((s * zoom, s * zoom), Image.NEAREST), (i * (s * zoom + 8), 0))
     return strip
 
 
@@ -126,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     import textif
-    from textif.core.io import atomic_write
+    from textif.core.io import atomic_write, read_image, to_gray
     from textif.data.prompts import suggested_prompts
 
     try:
@@ -146,22 +132,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'scene':10s} {'task':20s} {'IR input':>9s} {'neutral':>8s} {'sentence':>9s}"
           f" {'IR input':>10s} {'neutral':>8s} {'sentence':>9s}")
     for scene, vis_p, ir_p, task in pairs:
-        from PIL import Image
-
-        ir_img = np.asarray(Image.open(ir_p).convert("L"))
-        neutral = np.asarray(fuser.fuse(vis_p, ir_p, None).convert("RGB"))
-        fixed = np.asarray(fuser.fuse(vis_p, ir_p, prompts[task]).convert("RGB"))
-        top, left, side = win = stripe_window(ir_img)
-        crop = lambda im: luminance(im)[top:top + side, left:left + side]  # noqa: E731
-        row = {"scene": scene, "task": task, "sentence": prompts[task], "ir_mean": float(ir_img.mean() / 255.0),
-               "ir_input": stripe_index(luminance(ir_img)), "neutral": stripe_index(luminance(neutral)),
-               "sentence_index": stripe_index(luminance(fixed)), "window": [top, left, side],
-               "window_ir_input": stripe_index(crop(ir_img)), "window_neutral": stripe_index(crop(neutral)),
-               "window_sentence": stripe_index(crop(fixed))}
+        vis, ir = read_image(vis_p, channels=3), read_image(ir_p, channels=1)
+        neutral = fuser.fuse(vis, ir, None)
+        fixed = fuser.fuse(vis, ir, prompts[task])
+        lum = {"ir_input": ir, "neutral": to_gray(neutral), "sentence": to_gray(fixed)}
+        top, left, side = win = stripe_window(ir)
+        row = {"scene": scene, "task": task, "sentence": prompts[task], "ir_mean": float(ir.mean()),
+               "ir_input": stripe_index(lum["ir_input"]), "neutral": stripe_index(lum["neutral"]),
+               "sentence_index": stripe_index(lum["sentence"]), "window": [top, left, side],
+               **{f"window_{k}": stripe_index(y[top:top + side, left:left + side]) for k, y in lum.items()}}
         rows.append(row)
         print(f"{scene:10s} {task:20s} {row['ir_input']:9.2f} {row['neutral']:8.2f} {row['sentence_index']:9.2f}"
               f" {row['window_ir_input']:10.2f} {row['window_neutral']:8.2f} {row['window_sentence']:9.2f}")
-        strip = _crop_strip(ir_img, neutral, fixed, win)
+        strip = _crop_strip([ir, neutral, fixed], win)
         atomic_write(args.out / f"stripes_{scene}.png", lambda p, s=strip: s.save(p, format="PNG"))
     keys = ("ir_input", "neutral", "sentence_index", "window_ir_input", "window_neutral", "window_sentence")
     mean = {k: float(np.mean([r[k] for r in rows])) for k in keys}
