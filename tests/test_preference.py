@@ -16,6 +16,7 @@ from textif.data.preference import (
     VIS_ANCHOR,
     PreferenceError,
     check_ir_weight,
+    loss_ir_weight,
     preference_shift,
     sample_preference,
 )
@@ -143,6 +144,54 @@ def test_cli_ir_weight_errors(tmp_path: Path):
     assert (tmp_path / "f.png").is_file()
     r = CliRunner().invoke(app, [*args, "--ir-weight", "1.5"])
     assert r.exit_code != 0 and "--ir-weight" in r.output
+
+
+def test_reach_moves_the_losss_preference_toward_neutral():
+    w = torch.tensor([0.0, 0.25, 0.5, 0.85, 1.0], dtype=torch.float64)
+    torch.testing.assert_close(loss_ir_weight(w, 0.5), torch.tensor([0.25, 0.375, 0.5, 0.675, 0.75], dtype=torch.float64))
+    torch.testing.assert_close(loss_ir_weight(w, 1.0), w)
+    # with reach 0.5, the ends' targets still hold both images: half-way between the maximum and one image
+    vis, ir = _pair(3)
+    yv = luminance(vis)
+    both = torch.maximum(yv, ir)
+    top = preference_target(yv, ir, loss_ir_weight(torch.ones(2), 0.5).reshape(2, 1, 1, 1))
+    torch.testing.assert_close(top, (both + ir) / 2)
+    for bad in (0.0, -0.5, 1.5):
+        with pytest.raises(PreferenceError, match="reach must be in \\(0, 1\\]"):
+            loss_ir_weight(w, bad)
+
+
+def test_a_stage_with_reach_trains_on_preferences_moved_toward_neutral(tmp_path: Path, monkeypatch):
+    """The same run (same data seed, so the same sampled preferences) with ``reach`` 1 and 0.5: the
+    loss receives ``0.5 + 0.5 * (w - 0.5)`` of what it received with reach 1; a bad reach is refused."""
+    from tests.test_training import write_config
+
+    from textif.losses.fusion import TextIFLoss
+    from textif.training.config import load_config
+    from textif.training.module import TextIFModule
+    from textif.training.run import train
+
+    seen: list[torch.Tensor] = []
+    original = TextIFLoss.forward
+
+    def spy(self, fused, ir_gt, vis_gt, tasks, ir_weight=None):
+        if fused.requires_grad:  # training steps, not validation
+            seen.append(torch.as_tensor(ir_weight).detach().clone())
+        return original(self, fused, ir_gt, vis_gt, tasks, ir_weight)
+
+    monkeypatch.setattr(TextIFLoss, "forward", spy)
+    runs = {}
+    for reach in (1.0, 0.5):
+        seen.clear()
+        cfg = write_config(tmp_path / str(reach), preference={"prob": 1.0, "sentence_prob": 0.5, "reach": reach},
+                           val={"vis": None}, data_seed=7, max_steps=2)
+        train(load_config(cfg), progress=False)
+        runs[reach] = torch.cat([s.reshape(-1) for s in seen])
+    full, half = runs[1.0], runs[0.5]
+    assert full.numel() == 4 and (full - 0.5).abs().max() > 0.1  # real preferences were sampled
+    torch.testing.assert_close(half, 0.5 + 0.5 * (full - 0.5))
+    with pytest.raises(ValueError, match="preference.reach must be in \\(0, 1\\]"):
+        TextIFModule(load_config(write_config(tmp_path / "bad", preference={"prob": 0.5, "reach": 0.0})))
 
 
 def test_a_preference_stage_trains_records_and_serves_the_slider(tmp_path: Path):

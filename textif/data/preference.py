@@ -34,6 +34,7 @@ __all__ = [
     "SENTENCE_IR_WEIGHT",
     "PreferenceError",
     "check_ir_weight",
+    "loss_ir_weight",
     "preference_shift",
     "sample_preference",
 ]
@@ -123,6 +124,27 @@ def preference_shift(ir_weight: float | Tensor, e_ir: Tensor | np.ndarray, e_vis
 
         w = torch.as_tensor(ir_weight, dtype=d.dtype, device=d.device).reshape(-1, 1)
     return (2 * w - 1) * strength * d
+
+
+def loss_ir_weight(ir_weight: Tensor, reach: float) -> Tensor:
+    """The preference the training loss aims at for a requested ``ir_weight``: moved toward neutral,
+    ``0.5 + reach * (ir_weight - 0.5)``.
+
+    Args:
+        ir_weight: ``(B,)`` in ``[0, 1]``, the slider settings (or a sentence's
+            :data:`SENTENCE_IR_WEIGHT`) the samples ask for.
+        reach: in ``(0, 1]``; 1 returns ``ir_weight`` unchanged, so the ends aim at one input itself;
+            smaller keeps both ends fusions (the other image still contributes).
+
+    Returns:
+        ``(B,)`` of ``ir_weight``'s dtype and device, in ``[0.5 - reach / 2, 0.5 + reach / 2]``.
+
+    Raises:
+        PreferenceError: ``reach`` outside ``(0, 1]``.
+    """
+    if not 0.0 < float(reach) <= 1.0:
+        raise PreferenceError(f"preference reach must be in (0, 1] (1: the ends aim at one image), got {reach!r}")
+    return NEUTRAL_IR_WEIGHT + float(reach) * (ir_weight - NEUTRAL_IR_WEIGHT)
 
 
 def sample_preference(

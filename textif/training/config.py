@@ -76,11 +76,18 @@ class PreferenceConfig:
     """Modality-preference training (:mod:`textif.data.preference`): a share ``prob`` of the samples
     asks for an ``ir_weight`` other than neutral, as a sentence clause (``sentence_prob`` of them) or
     as the slider's embedding shift of ``strength``; the loss follows the preference and the
-    consistency term skips those samples. ``prob: 0`` (default) trains without preferences."""
+    consistency term skips those samples. ``prob: 0`` (default) trains without preferences.
+
+    ``reach`` is how far a preference moves the loss's target from the neutral fusion toward one
+    image: the loss sees ``ir_weight 0.5 + reach * (w - 0.5)``
+    (:func:`textif.data.preference.loss_ir_weight`). 1 (stages up to 17): the slider's ends aim at
+    the infrared or the visible image itself, so a network that learns them well returns one input
+    unfused there; 0.5: the ends aim half-way, at fusions dominated by one image."""
 
     prob: float = 0.0
     sentence_prob: float = 0.5
     strength: float = 1.0
+    reach: float = 1.0
 
 
 @dataclass

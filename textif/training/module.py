@@ -172,6 +172,9 @@ class TextIFModule(L.LightningModule):
                                  "set distill_weight > 0 or distill_skip []")
             for name in cfg.distill_skip:
                 DEGRADATIONS.get(name)  # an unknown name raises with "did you mean"
+        if not 0.0 < cfg.preference.reach <= 1.0:
+            raise ValueError(f"preference.reach must be in (0, 1] (1: the slider's ends aim at one image), "
+                             f"got {cfg.preference.reach}")
         if cfg.consistency_weight > 0 or cfg.distill_weight > 0:
             src = cfg.teacher or cfg.init_from
             if not src:
@@ -265,7 +268,12 @@ class TextIFModule(L.LightningModule):
         batch = self.memory_format(batch)
         emb, ir_weight, neutral = self.preferences(list(batch["text"]))
         fused = self.model(batch["vis"], batch["ir"], self.student_embeddings(emb, neutral).to(batch["vis"].dtype))
-        total, terms = self.loss_fn(fused, batch["ir_gt"], batch["vis_gt"], batch["task"], ir_weight)
+        loss_weight = ir_weight
+        if ir_weight is not None and self.cfg.preference.reach != 1.0:
+            from textif.data.preference import loss_ir_weight
+
+            loss_weight = loss_ir_weight(ir_weight, self.cfg.preference.reach)
+        total, terms = self.loss_fn(fused, batch["ir_gt"], batch["vis_gt"], batch["task"], loss_weight)
         if self._teacher and self.cfg.consistency_weight > 0:  # the teacher's neutral clean fusion: only
             # for samples without a preference
             target = self.teacher_target(batch["vis_gt"], batch["ir_gt"])
