@@ -204,6 +204,33 @@ def test_restore_preset_grown_from_small_starts_identical_and_costs_linear_atten
         model_config("textif-restore", full_attention=True)
 
 
+def test_a_detail_path_grows_deeper_but_not_wider_or_shallower():
+    """More ``detail_blocks`` on a trained detail path: the new blocks go after the trained ones and
+    start as the identity, so the deeper network computes exactly what its parent did."""
+    from textif.models.textif import grow_model, model_config
+
+    torch.manual_seed(0)
+    fast = create_model("textif-fast").eval()
+    with torch.no_grad():  # a "trained" detail path: nothing in it is the identity any more
+        fast.detail.out.weight.normal_(0, 0.05)
+        for block in fast.detail.blocks:
+            block.beta.fill_(0.5)
+            block.gamma.fill_(0.5)
+        for sigm in fast.detail.sigm:
+            sigm.mlp[-1].weight.normal_(0, 0.05)
+    deep = grow_model(fast, model_config("textif-fast", detail_blocks=5)).eval()
+    assert len(deep.detail.blocks) == 5 and len(deep.detail.sigm) == 5
+    v, i, t = torch.rand(1, 3, 64, 96), torch.rand(1, 1, 64, 96), torch.randn(1, 384)
+    with torch.no_grad():
+        torch.testing.assert_close(deep(v, i, t), fast(v, i, t))
+        deep.detail.blocks[4].beta.fill_(0.5)  # and the new blocks then learn
+        assert (deep(v, i, t) - fast(v, i, t)).abs().max() > 1e-4
+    for bad, field in (({"detail_blocks": 1}, "detail_blocks"), ({"detail_dim": 16}, "detail_dim"),
+                       ({"detail_dim": 16, "detail_blocks": 4}, "detail_blocks, detail_dim")):
+        with pytest.raises(ValueError, match=f"{field} differ.*only more detail_blocks"):
+            grow_model(fast, model_config("textif-fast", **bad))
+
+
 def test_fast_preset_takes_the_body_of_restore_and_needs_multiples_of_32():
     from textif.models.textif import grow_model, model_config, transplant_weights
 

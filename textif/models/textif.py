@@ -368,19 +368,24 @@ def transplant_weights(net: TextIF, config: TextIFConfig) -> tuple[TextIF, list[
 def grow_model(net: TextIF, config: TextIFConfig) -> TextIF:
     """``net`` with the architecture ``config``, keeping every trained weight: ``net`` itself when
     only settings that are not learned differ; else a new network that differs from ``net`` only in
-    the optional parts (``window``, the ``detail`` path), which start as the identity, so the grown
-    network computes what ``net`` did (up to the windowing of attention on large inputs).
+    the optional parts, which start as the identity, so the grown network computes what ``net`` did
+    (up to the windowing of attention on large inputs). The optional parts: ``window``; the
+    ``detail`` path on a network without one; more ``detail_blocks`` on a network with one (the
+    new NAFNet blocks and their SIGMs go after the trained ones and start as the identity).
 
     Raises:
-        ValueError: naming the fields when the architectures differ in anything else.
+        ValueError: naming the fields when the architectures differ in anything else (a detail path
+            cannot be narrowed, widened or made shallower).
     """
     old, new = net.config.to_dict(), config.to_dict()
     differ = sorted(k for k in new if old.get(k) != new[k] and k not in _NOT_LEARNED)
     if not differ:
         return net
-    if set(differ) - _GROWABLE or (old["detail_dim"] and differ != ["window"]):
+    deeper = old["detail_dim"] and set(differ) <= {"window", "detail_blocks"} and new["detail_blocks"] > old["detail_blocks"]
+    if set(differ) - _GROWABLE or (old["detail_dim"] and set(differ) != {"window"} and not deeper):
         raise ValueError(f"cannot grow a network into a different architecture: {', '.join(differ)} differ "
-                         f"(only {', '.join(sorted(_GROWABLE))} can be added to a network without a detail path)")
+                         f"(only {', '.join(sorted(_GROWABLE))} can be added to a network without a detail path, "
+                         "and only more detail_blocks to one with a detail path)")
     grown = TextIF(config=config).to(next(net.parameters()).dtype)
     missing, unexpected = grown.load_state_dict(net.state_dict(), strict=False)
     stray = [k for k in missing if not k.startswith("detail.")] + list(unexpected)
