@@ -246,3 +246,22 @@ def test_shipping_keeps_the_preference_record():
     training = {**stage, "lineage": [stage], "preference": {"strength": 0.7}}
     assert mod.provenance(training)["preference"] == {"strength": 0.7}
     assert "preference" not in mod.provenance({**stage, "lineage": [stage]})
+
+
+def test_preference_targets_benchmark_scores_the_loss_target(shared_data: Path):
+    """benchmarks/preference_targets.py: with reach 1 the target at ir_weight 1 is the infrared image
+    itself (corr 1, SCD undefined) and at 0 the visible luminance; with reach 0.5 the ends are the
+    reach-1 targets at 0.25 and 0.75."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "preference_targets.py"
+    spec = importlib.util.spec_from_file_location("preference_targets", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    t = mod.target_table(shared_data, [1.0, 0.5], [0.0, 0.25, 0.5, 0.75, 1.0], limit=2)
+    top, bottom = t["reach 1, ir_weight 1"], t["reach 1, ir_weight 0"]
+    assert top["corr_ir"] > 0.999 and np.isnan(top["scd"])
+    assert bottom["corr_vis"] > 0.999 and np.isnan(bottom["scd"])
+    for a, b in (("0.5, ir_weight 1", "1, ir_weight 0.75"), ("0.5, ir_weight 0", "1, ir_weight 0.25")):
+        assert t[f"reach {a}"] == pytest.approx(t[f"reach {b}"])
+    assert not np.isnan(t["reach 0.5, ir_weight 1"]["scd"])
