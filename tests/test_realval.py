@@ -168,3 +168,19 @@ def test_stripe_pairs_are_the_ems_test_pairs_with_infrared_stripes(shared_data: 
     assert [p[0] for p in pairs] == ["00006", "01016N", "01478D", "01559D"]
     assert {p[3] for p in pairs} == {"ir_stripe", "low_light+ir_stripe", "rain+ir_stripe"}
     assert all(v.is_file() and i.is_file() and i.parent.name == "ir_SN" for _, v, i, _ in pairs)
+
+
+def test_blur_headroom_ranks_fine_texture_below_smooth_images(shared_data: Path) -> None:
+    """scripts/blur_headroom.py: a blur changes a fine checkerboard far more than a smooth ramp (lower
+    PSNR), leaves a flat image unchanged (inf), and the real M3SVD frames lose more than RoadScene's."""
+    spec = importlib.util.spec_from_file_location("blur_headroom", REPO / "scripts" / "blur_headroom.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    yy, xx = np.mgrid[0:64, 0:64]
+    checker = ((yy // 2 + xx // 2) % 2).astype(np.float64)
+    ramp = xx / 63.0
+    assert mod.blur_psnr(np.full((64, 64), 0.5), 1.5) == float("inf")
+    assert mod.blur_psnr(checker, 1.5) < 10 < 30 < mod.blur_psnr(ramp, 1.5)
+    m3svd = np.median(mod.source_figures(shared_data / "M3SVD" / "vis", 1.5, 5, 1))
+    road = np.median(mod.source_figures(shared_data / "RoadScene" / "vis", 1.5, 5, 1))
+    assert m3svd < road - 5, (m3svd, road)
