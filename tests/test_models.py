@@ -177,6 +177,17 @@ def test_naf_block_starts_as_the_identity_and_learns():
     assert (block(x) - x).abs().mean() > 1e-3
 
 
+@torch.no_grad()
+def _train_detail_path(net) -> None:
+    """Stand-in for training: no part of ``net``'s detail path is the identity any more."""
+    net.detail.out.weight.normal_(0, 0.05)
+    for block in net.detail.blocks:
+        block.beta.fill_(0.5)
+        block.gamma.fill_(0.5)
+    for sigm in net.detail.sigm:
+        sigm.mlp[-1].weight.normal_(0, 0.05)
+
+
 def test_restore_preset_grown_from_small_starts_identical_and_costs_linear_attention():
     from textif.models.textif import grow_model, model_config
 
@@ -189,12 +200,7 @@ def test_restore_preset_grown_from_small_starts_identical_and_costs_linear_atten
         v, i = torch.rand(1, 3, 96, 128), torch.rand(1, 1, 96, 128)  # deepest level 6x8: one tile
         torch.testing.assert_close(grown(v, i, t), small(v, i, t), atol=1e-5, rtol=1e-5)
         # the detail path adds a text-dependent correction once trained
-        grown.detail.out.weight.normal_(0, 0.05)
-        for block in grown.detail.blocks:
-            block.beta.fill_(0.5)
-            block.gamma.fill_(0.5)
-        for s in grown.detail.sigm:
-            s.mlp[-1].weight.normal_(0, 0.05)
+        _train_detail_path(grown)
         a, b = grown(v, i, t), grown(v, i, torch.randn(1, 384))
         assert (a - small(v, i, t)).abs().mean() > 1e-4 and (a - b).abs().mean() > 1e-5
     assert grow_model(small, model_config("textif-small", attention_max_elements=1 << 20)) is small
@@ -211,13 +217,7 @@ def test_a_detail_path_grows_deeper_but_not_wider_or_shallower():
 
     torch.manual_seed(0)
     fast = create_model("textif-fast").eval()
-    with torch.no_grad():  # a "trained" detail path: nothing in it is the identity any more
-        fast.detail.out.weight.normal_(0, 0.05)
-        for block in fast.detail.blocks:
-            block.beta.fill_(0.5)
-            block.gamma.fill_(0.5)
-        for sigm in fast.detail.sigm:
-            sigm.mlp[-1].weight.normal_(0, 0.05)
+    _train_detail_path(fast)
     deep = grow_model(fast, model_config("textif-fast", detail_blocks=5)).eval()
     assert len(deep.detail.blocks) == 5 and len(deep.detail.sigm) == 5
     v, i, t = torch.rand(1, 3, 64, 96), torch.rand(1, 1, 64, 96), torch.randn(1, 384)
