@@ -139,11 +139,17 @@ def test_limit_per_type_spreads_over_sources(cases: list[RealCase]) -> None:
     assert er.select_cases(cases, None) == cases
 
 
-def _eval_stripes():
-    spec = importlib.util.spec_from_file_location("eval_stripes", REPO / "benchmarks" / "eval_stripes.py")
+def _load_script(rel: str):
+    """A benchmark or script of the repository, imported from its file (``rel``: path from the root)."""
+    path = REPO / rel
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
+
+
+def _eval_stripes():
+    return _load_script("benchmarks/eval_stripes.py")
 
 
 def test_stripe_index_measures_column_offsets_and_ignores_smooth_scenes() -> None:
@@ -173,9 +179,7 @@ def test_stripe_pairs_are_the_ems_test_pairs_with_infrared_stripes(shared_data: 
 def test_blur_headroom_ranks_fine_texture_below_smooth_images(shared_data: Path) -> None:
     """scripts/blur_headroom.py: a blur changes a fine checkerboard far more than a smooth ramp (lower
     PSNR), leaves a flat image unchanged (inf), and the real M3SVD frames lose more than RoadScene's."""
-    spec = importlib.util.spec_from_file_location("blur_headroom", REPO / "scripts" / "blur_headroom.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = _load_script("scripts/blur_headroom.py")
     yy, xx = np.mgrid[0:64, 0:64]
     checker = ((yy // 2 + xx // 2) % 2).astype(np.float64)
     ramp = xx / 63.0
@@ -187,10 +191,7 @@ def test_blur_headroom_ranks_fine_texture_below_smooth_images(shared_data: Path)
 
 
 def _make_dead_leaves():
-    spec = importlib.util.spec_from_file_location("make_dead_leaves", REPO / "scripts" / "make_dead_leaves.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return _load_script("scripts/make_dead_leaves.py")
 
 
 def test_dead_leaves_pairs_are_texture_dense_registered_and_repeatable() -> None:
@@ -200,9 +201,7 @@ def test_dead_leaves_pairs_are_texture_dense_registered_and_repeatable() -> None
     import cv2
 
     dl = _make_dead_leaves()
-    bh = importlib.util.module_from_spec(spec := importlib.util.spec_from_file_location(
-        "blur_headroom", REPO / "scripts" / "blur_headroom.py"))
-    spec.loader.exec_module(bh)
+    bh = _load_script("scripts/blur_headroom.py")
     vis, ir = dl.dead_leaves_pair(np.random.default_rng([0, 0]), 120, 160)
     again, _ = dl.dead_leaves_pair(np.random.default_rng([0, 0]), 120, 160)
     other, other_ir = dl.dead_leaves_pair(np.random.default_rng([0, 1]), 120, 160)
