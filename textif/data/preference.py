@@ -34,6 +34,7 @@ __all__ = [
     "SENTENCE_IR_WEIGHT",
     "PreferenceError",
     "check_ir_weight",
+    "check_reach",
     "loss_ir_weight",
     "preference_shift",
     "sample_preference",
@@ -126,6 +127,18 @@ def preference_shift(ir_weight: float | Tensor, e_ir: Tensor | np.ndarray, e_vis
     return (2 * w - 1) * strength * d
 
 
+def check_reach(reach: object) -> float:
+    """The training key ``preference.reach`` as a float in ``(0, 1]``; anything else raises
+    :class:`PreferenceError`."""
+    try:
+        r = float(reach)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        r = float("nan")
+    if not 0.0 < r <= 1.0:
+        raise PreferenceError(f"preference.reach must be in (0, 1] (1: the slider's ends aim at one image), got {reach!r}")
+    return r
+
+
 def loss_ir_weight(ir_weight: Tensor, reach: float) -> Tensor:
     """The preference the training loss aims at for a requested ``ir_weight``: moved toward neutral,
     ``0.5 + reach * (ir_weight - 0.5)``.
@@ -137,14 +150,14 @@ def loss_ir_weight(ir_weight: Tensor, reach: float) -> Tensor:
             smaller keeps both ends fusions (the other image still contributes).
 
     Returns:
-        ``(B,)`` of ``ir_weight``'s dtype and device, in ``[0.5 - reach / 2, 0.5 + reach / 2]``.
+        ``(B,)`` of ``ir_weight``'s dtype and device, in ``[0.5 - reach / 2, 0.5 + reach / 2]``;
+        ``ir_weight`` itself (bit for bit) when ``reach`` is 1.
 
     Raises:
-        PreferenceError: ``reach`` outside ``(0, 1]``.
+        PreferenceError: ``reach`` outside ``(0, 1]`` (:func:`check_reach`).
     """
-    if not 0.0 < float(reach) <= 1.0:
-        raise PreferenceError(f"preference reach must be in (0, 1] (1: the ends aim at one image), got {reach!r}")
-    return NEUTRAL_IR_WEIGHT + float(reach) * (ir_weight - NEUTRAL_IR_WEIGHT)
+    r = check_reach(reach)
+    return ir_weight if r == 1.0 else NEUTRAL_IR_WEIGHT + r * (ir_weight - NEUTRAL_IR_WEIGHT)
 
 
 def sample_preference(

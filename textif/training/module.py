@@ -17,6 +17,7 @@ from torch import Tensor
 
 from textif.core.errors import TextIFError
 from textif.core.io import write_image
+from textif.data.preference import check_reach, loss_ir_weight
 from textif.losses import TextIFLoss, distill_loss
 from textif.models import create_model
 from textif.models.textif import grow_model, model_config, transplant_weights
@@ -172,9 +173,7 @@ class TextIFModule(L.LightningModule):
                                  "set distill_weight > 0 or distill_skip []")
             for name in cfg.distill_skip:
                 DEGRADATIONS.get(name)  # an unknown name raises with "did you mean"
-        if not 0.0 < cfg.preference.reach <= 1.0:
-            raise ValueError(f"preference.reach must be in (0, 1] (1: the slider's ends aim at one image), "
-                             f"got {cfg.preference.reach}")
+        check_reach(cfg.preference.reach)
         if cfg.consistency_weight > 0 or cfg.distill_weight > 0:
             src = cfg.teacher or cfg.init_from
             if not src:
@@ -268,11 +267,7 @@ class TextIFModule(L.LightningModule):
         batch = self.memory_format(batch)
         emb, ir_weight, neutral = self.preferences(list(batch["text"]))
         fused = self.model(batch["vis"], batch["ir"], self.student_embeddings(emb, neutral).to(batch["vis"].dtype))
-        loss_weight = ir_weight
-        if ir_weight is not None and self.cfg.preference.reach != 1.0:
-            from textif.data.preference import loss_ir_weight
-
-            loss_weight = loss_ir_weight(ir_weight, self.cfg.preference.reach)
+        loss_weight = None if ir_weight is None else loss_ir_weight(ir_weight, self.cfg.preference.reach)
         total, terms = self.loss_fn(fused, batch["ir_gt"], batch["vis_gt"], batch["task"], loss_weight)
         if self._teacher and self.cfg.consistency_weight > 0:  # the teacher's neutral clean fusion: only
             # for samples without a preference
