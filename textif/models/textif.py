@@ -381,8 +381,11 @@ def grow_model(net: TextIF, config: TextIFConfig) -> TextIF:
     differ = sorted(k for k in new if old.get(k) != new[k] and k not in _NOT_LEARNED)
     if not differ:
         return net
-    deeper = old["detail_dim"] and set(differ) <= {"window", "detail_blocks"} and new["detail_blocks"] > old["detail_blocks"]
-    if set(differ) - _GROWABLE or (old["detail_dim"] and set(differ) != {"window"} and not deeper):
+    if old["detail_dim"]:  # a path to keep: only window, and more (never fewer) blocks
+        grows = set(differ) <= {"window", "detail_blocks"} and new["detail_blocks"] >= old["detail_blocks"]
+    else:
+        grows = set(differ) <= _GROWABLE
+    if not grows:
         raise ValueError(f"cannot grow a network into a different architecture: {', '.join(differ)} differ "
                          f"(only {', '.join(sorted(_GROWABLE))} can be added to a network without a detail path, "
                          "and only more detail_blocks to one with a detail path)")
