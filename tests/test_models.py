@@ -231,6 +231,57 @@ def test_a_detail_path_grows_deeper_but_not_wider_or_shallower():
             grow_model(fast, model_config("textif-fast", **bad))
 
 
+@pytest.mark.parametrize("sigma", [1.0, 2.0])
+def test_band_pass_is_the_image_minus_its_gaussian_blur(sigma: float):
+    """Against OpenCV's Gaussian blur with the same kernel size and mirrored borders."""
+    cv2 = pytest.importorskip("cv2")
+    import numpy as np
+
+    from textif.models.textif import BandPass, band_pass
+
+    torch.manual_seed(0)
+    img = torch.rand(1, 3, 40, 56)
+    k = 2 * int(3 * sigma + 0.5) + 1
+    hwc = img[0].permute(1, 2, 0).numpy()
+    ref = hwc - cv2.GaussianBlur(hwc, (k, k), sigma, borderType=cv2.BORDER_REFLECT_101)
+    got = band_pass(img, sigma)[0].permute(1, 2, 0).numpy()
+    np.testing.assert_allclose(got, ref, atol=1e-5)
+    assert band_pass(torch.full((1, 1, 24, 24), 0.3), sigma).abs().max() < 1e-6  # flat: no detail
+    both = BandPass((1.0, sigma))(img)
+    assert both.shape == (1, 6, 40, 56)
+    torch.testing.assert_close(both[:, 3:], band_pass(img, sigma))
+
+
+def test_a_band_pass_head_grows_onto_a_trained_network_and_answers_the_text():
+    """``sharpen_dim``: the head starts as the identity, so the grown network computes what its parent
+    did; once trained it adds a correction that depends on the text and the visible detail. A
+    trained head cannot be changed, and bad settings are refused."""
+    from textif.models.textif import grow_model, model_config
+
+    torch.manual_seed(0)
+    fast = create_model("textif-fast").eval()
+    _train_detail_path(fast)
+    cfg = model_config("textif-fast", sharpen_dim=4, sharpen_layers=2)
+    grown = grow_model(fast, cfg).eval()
+    assert len(grown.sharpen.convs) == 2 and grown.sharpen.convs[0].in_channels == 3 * 3 + 1 + 3
+    v, i, t = torch.rand(1, 3, 64, 96), torch.rand(1, 1, 64, 96), torch.randn(1, 384)
+    with torch.no_grad():
+        torch.testing.assert_close(grown(v, i, t), fast(v, i, t))
+        grown.sharpen.out.weight.normal_(0, 0.1)
+        for sigm in grown.sharpen.sigm:
+            sigm.mlp[-1].weight.normal_(0, 0.1)
+        a = grown(v, i, t)
+        assert (a - fast(v, i, t)).abs().mean() > 1e-4
+        assert (a - grown(v, i, torch.randn(1, 384))).abs().mean() > 1e-5
+    assert TextIFConfig.from_dict(cfg.to_dict()) == cfg and cfg.to_dict()["sharpen_sigmas"] == [1.0, 2.0]
+    with pytest.raises(ValueError, match="sharpen_dim differ"):
+        grow_model(grown, model_config("textif-fast", sharpen_dim=8, sharpen_layers=2))
+    with pytest.raises(ValueError, match=r"sharpen_layers >= 1 .*got 4, 0, \[1.0, 2.0\]"):
+        model_config("textif-fast", sharpen_dim=4, sharpen_layers=0)
+    with pytest.raises(ValueError, match=r"sharpen_sigmas > 0, got 4, 3, \[1.0, 0.0\]"):
+        model_config("textif-fast", sharpen_dim=4, sharpen_sigmas=(1.0, 0.0))
+
+
 def test_fast_preset_takes_the_body_of_restore_and_needs_multiples_of_32():
     from textif.models.textif import grow_model, model_config, transplant_weights
 
@@ -251,5 +302,6 @@ def test_fast_preset_takes_the_body_of_restore_and_needs_multiples_of_32():
 
 def test_paper_preset_stays_faithful():
     cfg = model_config("textif-paper")
-    assert (cfg.window, cfg.detail_dim, cfg.stem) == (0, 0, 1)
-    assert create_model("textif-paper").detail is None
+    assert (cfg.window, cfg.detail_dim, cfg.stem, cfg.sharpen_dim) == (0, 0, 1, 0)
+    net = create_model("textif-paper")
+    assert net.detail is None and net.sharpen is None

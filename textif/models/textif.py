@@ -15,6 +15,11 @@ and ``detail_dim > 0`` adds a light full-resolution restoration path: NAFNet blo
 modulated by the text through its own SIGM, that see the inputs at full resolution together with
 the network's output and its last decoder features, and add a correction to the output. Its output
 layer starts at zero, so a network grown from one without the path starts out identical to it.
+``sharpen_dim > 0`` adds a band-pass head after it: a few plain 3x3 convolutions, each modulated by
+the text through its own SIGM, on the inputs, the output so far and band-pass copies of the visible
+image (the image minus its Gaussian blur at each of ``sharpen_sigmas``), adding a correction to the
+output; its output layer starts at zero too. The band-passes hand the head the fine detail a blur
+removes, so re-injecting it is a per-pixel weighting the text can switch on.
 """
 from __future__ import annotations
 
@@ -64,6 +69,9 @@ class TextIFConfig:
             attention; 0 means global attention over all positions (the paper).
         detail_dim: channels of the full-resolution restoration path; 0 means none (the paper).
         detail_blocks: NAFNet blocks in that path.
+        sharpen_dim: channels of the band-pass head after the detail path; 0 means none (the paper).
+        sharpen_layers: text-modulated 3x3 convolutions in that head (before its output layer).
+        sharpen_sigmas: Gaussian sigmas (pixels) of the visible band-passes the head sees.
     """
 
     dim: int = 48
@@ -87,10 +95,17 @@ class TextIFConfig:
     window: int = 0
     detail_dim: int = 0
     detail_blocks: int = 2
+    sharpen_dim: int = 0
+    sharpen_layers: int = 3
+    sharpen_sigmas: tuple[float, ...] = (1.0, 2.0)
 
     def __post_init__(self) -> None:
         self.blocks = tuple(int(b) for b in self.blocks)
         self.heads = tuple(int(h) for h in self.heads)
+        self.sharpen_sigmas = tuple(float(x) for x in self.sharpen_sigmas)
+        if self.sharpen_dim < 0 or self.sharpen_layers < 1 or any(x <= 0 for x in self.sharpen_sigmas):
+            raise ValueError(f"sharpen_dim must be >= 0, sharpen_layers >= 1 and sharpen_sigmas > 0, got "
+                             f"{self.sharpen_dim}, {self.sharpen_layers}, {list(self.sharpen_sigmas)}")
         if len(self.blocks) != len(self.heads) or len(self.blocks) < 2:
             raise ValueError(f"blocks {self.blocks} and heads {self.heads} must have the same length (>= 2)")
         if self.stem < 1:
@@ -115,6 +130,7 @@ class TextIFConfig:
         d = dataclasses.asdict(self)
         d["blocks"] = list(self.blocks)
         d["heads"] = list(self.heads)
+        d["sharpen_sigmas"] = list(self.sharpen_sigmas)
         return d
 
     @classmethod
@@ -179,6 +195,50 @@ class _DetailPath(nn.Module):
         return self.out(x)
 
 
+def band_pass(img: Tensor, sigma: float) -> Tensor:
+    """``img`` minus its Gaussian blur of standard deviation ``sigma`` px (reflected borders): the
+    detail finer than about ``sigma``. ``img: (B, C, H, W)`` float -> same shape, zero-mean detail."""
+    from kornia.filters import gaussian_blur2d
+
+    k = 2 * int(3 * sigma + 0.5) + 1
+    return img - gaussian_blur2d(img, (k, k), (sigma, sigma), border_type="reflect")
+
+
+class BandPass(nn.Module):
+    """Module form of :func:`band_pass` at several sigmas, concatenated along the channels:
+    ``(B, C, H, W)`` -> ``(B, C * len(sigmas), H, W)``."""
+
+    def __init__(self, sigmas: tuple[float, ...]) -> None:
+        super().__init__()
+        self.sigmas = tuple(sigmas)
+
+    def forward(self, img: Tensor) -> Tensor:
+        return torch.cat([band_pass(img, s) for s in self.sigmas], dim=1)
+
+
+class _SharpenHead(nn.Module):
+    """The band-pass head (``sharpen_dim > 0``): ``(vis, ir, output so far, text) -> correction
+    (B, out_channels, H, W)``, from plain 3x3 convolutions (ReLU, each modulated by its own SIGM)
+    on the inputs, the output and the visible image's band-passes."""
+
+    def __init__(self, cfg: TextIFConfig, hidden: int) -> None:
+        super().__init__()
+        c = cfg.sharpen_dim
+        self.band = BandPass(cfg.sharpen_sigmas)
+        cin = cfg.vis_channels * (1 + len(cfg.sharpen_sigmas)) + cfg.ir_channels + cfg.out_channels
+        self.convs = nn.ModuleList(nn.Conv2d(cin if i == 0 else c, c, 3, padding=1) for i in range(cfg.sharpen_layers))
+        self.sigm = nn.ModuleList(SIGM(cfg.text_dim, c, hidden=hidden) for _ in range(cfg.sharpen_layers))
+        self.out = nn.Conv2d(c, cfg.out_channels, 3, padding=1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, vis: Tensor, ir: Tensor, out: Tensor, text: Tensor) -> Tensor:
+        x = torch.cat([vis, ir, out, self.band(vis)], dim=1)
+        for conv, sigm in zip(self.convs, self.sigm):
+            x = torch.relu(sigm(conv(x), text))
+        return self.out(x)
+
+
 class TextIF(nn.Module):
     """Text-guided image fusion network.
 
@@ -232,6 +292,7 @@ class TextIF(nn.Module):
             nn.PixelShuffle(s) if s > 1 else nn.Identity(),
         )
         self.detail = _DetailPath(cfg, top, hidden) if cfg.detail_dim else None
+        self.sharpen = _SharpenHead(cfg, hidden) if cfg.sharpen_dim else None
 
     def forward(self, vis: Tensor, ir: Tensor, text: Tensor) -> Tensor:
         """Fuse a batch.
@@ -269,6 +330,8 @@ class TextIF(nn.Module):
             out = out + vis
         if self.detail is not None:
             out = out + self.detail(vis, ir, out, x, text)
+        if self.sharpen is not None:
+            out = out + self.sharpen(vis, ir, out, text)
         return out
 
 
@@ -349,7 +412,9 @@ def list_models() -> list[str]:
 
 # Fields a trained network may be grown along (its weights all carry over; new parts start as the
 # identity), and fields that change nothing that is learned.
-_GROWABLE = frozenset({"window", "detail_dim", "detail_blocks"})
+_DETAIL = frozenset({"detail_dim", "detail_blocks"})
+_SHARPEN = frozenset({"sharpen_dim", "sharpen_layers", "sharpen_sigmas"})
+_GROWABLE = frozenset({"window"}) | _DETAIL | _SHARPEN
 _NOT_LEARNED = frozenset({"full_attention", "attention_max_elements"})
 
 
@@ -371,27 +436,31 @@ def grow_model(net: TextIF, config: TextIFConfig) -> TextIF:
     the optional parts, which start as the identity, so the grown network computes what ``net`` did
     (up to the windowing of attention on large inputs). The optional parts: ``window``; the
     ``detail`` path on a network without one; more ``detail_blocks`` on a network with one (the
-    new NAFNet blocks and their SIGMs go after the trained ones and start as the identity).
+    new NAFNet blocks and their SIGMs go after the trained ones and start as the identity); the
+    band-pass ``sharpen`` head on a network without one.
 
     Raises:
         ValueError: naming the fields when the architectures differ in anything else (a detail path
-            cannot be narrowed, widened or made shallower).
+            cannot be narrowed, widened or made shallower; a band-pass head cannot be changed).
     """
     old, new = net.config.to_dict(), config.to_dict()
     differ = sorted(k for k in new if old.get(k) != new[k] and k not in _NOT_LEARNED)
     if not differ:
         return net
-    if old["detail_dim"]:  # a path to keep: only window, and more (never fewer) blocks
-        grows = set(differ) <= {"window", "detail_blocks"} and new["detail_blocks"] >= old["detail_blocks"]
-    else:
-        grows = set(differ) <= _GROWABLE
-    if not grows:
+    allowed = {"window"}
+    if not old["detail_dim"]:
+        allowed |= _DETAIL
+    elif new["detail_blocks"] >= old["detail_blocks"]:  # a path to keep: only more blocks
+        allowed.add("detail_blocks")
+    if not old.get("sharpen_dim"):
+        allowed |= _SHARPEN
+    if not set(differ) <= allowed:
         raise ValueError(f"cannot grow a network into a different architecture: {', '.join(differ)} differ "
-                         f"(only {', '.join(sorted(_GROWABLE))} can be added to a network without a detail path, "
-                         "and only more detail_blocks to one with a detail path)")
+                         f"(only {', '.join(sorted(_GROWABLE))} can be added to a network without a detail path "
+                         "or band-pass head, and only more detail_blocks to one with a detail path)")
     grown = TextIF(config=config).to(next(net.parameters()).dtype)
     missing, unexpected = grown.load_state_dict(net.state_dict(), strict=False)
-    stray = [k for k in missing if not k.startswith("detail.")] + list(unexpected)
+    stray = [k for k in missing if not k.startswith(("detail.", "sharpen."))] + list(unexpected)
     if stray:  # cannot happen for the growable fields; a guard against future edits
         raise ValueError(f"growing left weights unmatched: {stray[:5]}")
     return grown.train(net.training)
