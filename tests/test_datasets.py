@@ -301,3 +301,26 @@ def test_mismatch_weights_choose_which_absent_degradation_is_named(tmp_path):
         PairedFolder(tmp_path, mismatch_prob=0.5, mismatch_weights={"haze": -1.0})
     with pytest.raises(Exception, match="mismatch_weights"):
         PairedFolder(tmp_path, mismatch_prob=0.5, mismatch_weights={"haze": 0.0})
+
+
+def test_training_config_severity_range_reaches_paired_sources(tmp_path):
+    """``data.severity_range`` bounds every synthetic degradation of a paired source (a stage can train
+    on the sizes of a real degradation); a bad range is refused by the dataset with its values."""
+    from textif.data.datasets import build_training_set
+    from textif.training.config import SourceConfig, TrainConfig
+    from textif.training.data import source_spec
+
+    _noise_pairs(tmp_path, 4, seed=1)
+    cfg = TrainConfig()
+    src = SourceConfig(kind="paired", vis=str(tmp_path / "vis"), ir=str(tmp_path / "ir"))
+    assert source_spec(src, Path("/"), cfg)["severity_range"] == (0.1, 1.0)  # the default
+    cfg.data.severity_range = [0.3, 0.6]
+    spec = source_spec(src, Path("/"), cfg, seed=0)
+    assert spec["severity_range"] == (0.3, 0.6)
+    ds = build_training_set([spec])
+    sev = [ds[k]["severity"] for k in range(len(ds))]
+    degraded = [v for v in sev if v > 0]
+    assert degraded and all(0.3 <= v <= 0.6 for v in degraded), sev
+    cfg.data.severity_range = [0.6, 0.3]
+    with pytest.raises(Exception, match=r"severity_range must satisfy 0 <= low <= high <= 1, got \(0.6, 0.3\)"):
+        build_training_set([source_spec(src, Path("/"), cfg, seed=0)])

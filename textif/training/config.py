@@ -54,6 +54,8 @@ class DataConfig:
     mismatch_prob: float = 0.0  # paired sources: probability of a prompt naming an absent degradation -> fuse as is
     mismatch_weights: dict[str, float] | None = None  # which absent degradation such a prompt names (default: uniform)
     degradation_weights: dict[str, float] | None = None  # sampling weight per degradation (default: uniform)
+    # paired sources: [low, high] in [0, 1] that each synthetic degradation's severity is drawn from
+    severity_range: list[float] = field(default_factory=lambda: [0.1, 1.0])
     num_workers: int = 2
     cache_images: bool = True
 
