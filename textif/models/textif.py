@@ -452,7 +452,7 @@ def grow_model(net: TextIF, config: TextIFConfig) -> TextIF:
         allowed |= _DETAIL
     elif new["detail_blocks"] >= old["detail_blocks"]:  # a path to keep: only more blocks
         allowed.add("detail_blocks")
-    if not old.get("sharpen_dim"):
+    if not old["sharpen_dim"]:
         allowed |= _SHARPEN
     if not set(differ) <= allowed:
         raise ValueError(f"cannot grow a network into a different architecture: {', '.join(differ)} differ "
