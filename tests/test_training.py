@@ -542,3 +542,40 @@ def test_distill_skip_takes_every_degraded_sample_out_of_the_distillation_term(t
     assert distill_terms(tmp_path / "all", list(DEGRADATIONS.names())) == [0.0, 0.0, 0.0]
     plain = distill_terms(tmp_path / "none", [])
     assert len(plain) == 3 and all(v > 0 for v in plain), plain
+
+
+def test_fusion_weight_scales_the_fusion_loss_out_of_the_total(tmp_path: Path):
+    """``fusion_weight: 0`` trains on the teacher terms alone: the logged total is exactly the
+    weighted consistency term, while the fusion terms are still logged; at the default they add."""
+    import csv
+
+    from textif.models import create_model
+    from textif.models.hub import save_pretrained
+    from textif.training.run import train
+
+    torch.manual_seed(7)
+    teacher_dir = save_pretrained(create_model("textif-tiny"), tmp_path / "teacher", name="textif-tiny",
+                                  text_encoder="minilm", training={"steps": 1})
+
+    def rows(folder: Path, **kw) -> list[dict[str, float]]:
+        train(load_config(write_config(folder, teacher=str(teacher_dir), consistency_weight=5.0, max_steps=2, **kw)),
+              progress=False)
+        out = list(csv.DictReader((folder / "run" / "logs" / "metrics.csv").open()))
+        return [{k: float(v) for k, v in r.items() if v and k.startswith("train/")} for r in out if r.get("train/loss")]
+
+    alone = rows(tmp_path / "alone", fusion_weight=0.0)
+    assert len(alone) == 2
+    for r in alone:
+        assert r["train/loss"] == pytest.approx(5.0 * r["train/consistency"], rel=1e-5)
+        assert r["train/intensity"] > 0  # still logged
+    both = rows(tmp_path / "both")
+    assert all(r["train/loss"] > 5.0 * r["train/consistency"] * (1 + 1e-3) for r in both)
+
+
+def test_fusion_weight_errors(tmp_path: Path):
+    from textif.training.module import TextIFModule
+
+    with pytest.raises(ValueError, match="fusion_weight must be >= 0"):
+        TextIFModule(load_config(write_config(tmp_path, fusion_weight=-1.0)))
+    with pytest.raises(ValueError, match="fusion_weight 0 leaves nothing to learn"):
+        TextIFModule(load_config(write_config(tmp_path / "b", fusion_weight=0.0)))

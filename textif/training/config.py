@@ -107,6 +107,10 @@ class TrainConfig:
     model_overrides: dict[str, Any] = field(default_factory=dict)
     text_encoder: str = "minilm"
     loss_weights: str = "paper"  # "paper": per-task weights (textif.losses.TASK_WEIGHTS); "uniform": the fusion row for every task
+    # Scale of the paper's fusion loss (intensity, SSIM, gradient, colour against the references).
+    # 0 trains on the teacher terms alone (consistency and distillation), e.g. a head that must learn
+    # to match the teacher's clean-pair fusion without the fusion loss pulling it back. >= 0.
+    fusion_weight: float = 1.0
     init_from: str | None = None  # checkpoint folder or shipped model name to start from (continuation stage)
     # Self-consistency to a frozen teacher: L1 between the output and the teacher's neutral-prompt
     # fusion of the *clean* pair (what the degradation-awareness check measures). 0 disables it.

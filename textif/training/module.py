@@ -159,6 +159,11 @@ class TextIFModule(L.LightningModule):
             raise ValueError(f"loss_weights must be 'paper' or 'uniform', got {cfg.loss_weights!r}")
         self._encoder = None  # frozen, outside the module so it is never saved in a checkpoint
         self._teacher: list[torch.nn.Module] = []  # likewise (a list hides it from nn.Module registration)
+        if cfg.fusion_weight < 0:
+            raise ValueError(f"fusion_weight must be >= 0, got {cfg.fusion_weight}")
+        if cfg.fusion_weight == 0 and cfg.consistency_weight == 0 and cfg.distill_weight == 0:
+            raise ValueError("fusion_weight 0 leaves nothing to learn: set consistency_weight or distill_weight > 0 "
+                             "(with a teacher), or fusion_weight > 0")
         if cfg.consistency_weight < 0 or cfg.distill_weight < 0 or cfg.distill_gradient_weight < 0:
             raise ValueError(f"consistency_weight, distill_weight and distill_gradient_weight must be >= 0, got "
                              f"{cfg.consistency_weight}, {cfg.distill_weight}, {cfg.distill_gradient_weight}")
@@ -269,6 +274,7 @@ class TextIFModule(L.LightningModule):
         fused = self.model(batch["vis"], batch["ir"], self.student_embeddings(emb, neutral).to(batch["vis"].dtype))
         loss_weight = None if ir_weight is None else loss_ir_weight(ir_weight, self.cfg.preference.reach)
         total, terms = self.loss_fn(fused, batch["ir_gt"], batch["vis_gt"], batch["task"], loss_weight)
+        total = self.cfg.fusion_weight * total  # the terms stay logged unscaled
         if self._teacher and self.cfg.consistency_weight > 0:  # the teacher's neutral clean fusion: only
             # for samples without a preference
             target = self.teacher_target(batch["vis_gt"], batch["ir_gt"])
