@@ -324,3 +324,31 @@ def test_training_config_severity_range_reaches_paired_sources(tmp_path):
     cfg.data.severity_range = [0.6, 0.3]
     with pytest.raises(Exception, match=r"severity_range must satisfy 0 <= low <= high <= 1, got \(0.6, 0.3\)"):
         build_training_set([source_spec(src, Path("/"), cfg, seed=0)])
+
+
+def test_training_config_blur_kinds_reach_paired_sources(tmp_path):
+    """``data.blur_kinds`` chooses the blur kernels of a paired source; the crops and severities are
+    those of the unrestricted stream; unknown kernels are refused by name."""
+    from textif.data.datasets import build_training_set
+    from textif.training.config import SourceConfig, TrainConfig
+    from textif.training.data import source_spec
+
+    _noise_pairs(tmp_path, 3, seed=2)
+    cfg = TrainConfig()
+    cfg.data.degrade_prob, cfg.data.keep_prob, cfg.data.composite_prob = 1.0, 0.0, 0.0
+    cfg.data.degradation_weights = {"blur": 1.0}
+    src = SourceConfig(kind="paired", vis=str(tmp_path / "vis"), ir=str(tmp_path / "ir"))
+    assert source_spec(src, Path("/"), cfg)["blur_kinds"] is None  # the default: every kernel
+    sets = {}
+    for kinds in (["gaussian"], ["motion"]):
+        cfg.data.blur_kinds = kinds
+        spec = source_spec(src, Path("/"), cfg, seed=0)
+        assert spec["blur_kinds"] == kinds
+        ds = build_training_set([spec])
+        sets[kinds[0]] = [ds[k] for k in range(len(ds))]
+    for g, m in zip(sets["gaussian"], sets["motion"]):
+        assert g["task"] == m["task"] == "blur" and g["severity"] == m["severity"]
+        assert torch.equal(g["vis_gt"], m["vis_gt"]) and not torch.equal(g["vis"], m["vis"])
+    cfg.data.blur_kinds = ["gaussian", "box"]
+    with pytest.raises(Exception, match=r"blur_kinds must be a non-empty list of gaussian, defocus, motion, got \['gaussian', 'box'\]"):
+        build_training_set([source_spec(src, Path("/"), cfg, seed=0)])

@@ -186,6 +186,25 @@ def test_random_blur_draws_all_kinds() -> None:
     assert all(_grad_energy(D.random_add_blur(x, generator=_gen(i))) < _grad_energy(x) for i in range(4))
 
 
+def test_random_blur_kinds_restricts_the_kernel_and_keeps_the_draws() -> None:
+    """``kinds=["gaussian"]`` gives exactly the Gaussian blur of the drawn severity; the severity is
+    drawn as without the option, so a restricted stream blurs by the same amounts."""
+    x = _textured(1, 3)
+    for i in range(6):
+        g = D.random_add_blur(x, generator=_gen(i), severity=(0.2, 0.9), kinds=["gaussian"])
+        s = float(D._draw_severity((0.2, 0.9), 1, _gen(i), x, "blur")[0])
+        torch.testing.assert_close(g, D.add_blur(x, s, kind="gaussian"))
+    # through degrade_pair, the option reaches the blur only
+    ir = _textured(1, 1)
+    a = D.degrade_pair(x, ir, "blur+ir_noise", severity=0.6, generator=_gen(3),
+                       random_options={"blur": {"kinds": ["motion"]}})
+    b = D.degrade_pair(x, ir, "blur+ir_noise", severity=0.6, generator=_gen(3),
+                       random_options={"blur": {"kinds": ["gaussian"]}})
+    assert not torch.equal(a.vis, b.vis) and torch.equal(a.ir, b.ir)
+    with pytest.raises(D.DegradationError, match="kinds must be a non-empty selection.*got \\['box'\\]"):
+        D.random_add_blur(x, generator=_gen(0), kinds=["box"])
+
+
 def test_haze_lowers_contrast_toward_airlight() -> None:
     x = _textured(2, 3)
     assert _decreasing(_series("haze", _grad_energy, x))

@@ -343,6 +343,8 @@ class PairedFolder(_PairDataset):
         composite_prob: probability that a degraded sample is a composite (two degradations,
             see :func:`~textif.data.degradations.sample_composite`).
         severity_range: ``(low, high)`` within ``[0, 1]`` each degradation's severity is drawn from.
+        blur_kinds: the blur kernels synthetic blur draws from (default all of
+            :data:`~textif.data.degradations.BLUR_KINDS`: Gaussian, defocus, motion).
         hflip, vflip: random flips in training (vflip is off by default: the haze depth
             proxy and rain direction assume an upright scene).
         seed: ``None`` for torch's global RNG, or an int for per-(seed, epoch, index) determinism.
@@ -370,6 +372,7 @@ class PairedFolder(_PairDataset):
         mismatch_weights: Mapping[str, float] | None = None,
         composite_prob: float = 0.2,
         severity_range: tuple[float, float] = (0.1, 1.0),
+        blur_kinds: Sequence[str] | None = None,
         hflip: bool = True,
         vflip: bool = False,
         seed: int | None = None,
@@ -428,6 +431,15 @@ class PairedFolder(_PairDataset):
         if not (0.0 <= float(lo) <= float(hi) <= 1.0):
             raise DatasetError(f"severity_range must satisfy 0 <= low <= high <= 1, got {severity_range!r}")
         self.severity_range = (float(lo), float(hi))
+        self.blur_kinds = None
+        if blur_kinds is not None:
+            from textif.data.degradations import BLUR_KINDS
+
+            kinds = [str(k) for k in blur_kinds]
+            bad = [k for k in kinds if k not in BLUR_KINDS]
+            if not kinds or bad:
+                raise DatasetError(f"blur_kinds must be a non-empty list of {', '.join(BLUR_KINDS)}, got {kinds}")
+            self.blur_kinds = tuple(kinds)
         if val_tasks is None:
             val_tasks = ([NEUTRAL_TASK] if self.clean_prob > 0 else []) + list(weights)
         self.val_tasks = [composite_name(split_task(t)) if split_task(t) else NEUTRAL_TASK for t in val_tasks]
@@ -467,7 +479,8 @@ class PairedFolder(_PairDataset):
         (vis_a, ir_a), inner = self._crop_flip([vis_a, ir_a], g)
         vis_gt, ir_gt = _to_tensor(vis_a), _to_tensor(ir_a)
         task = self._pick_task(index, g)
-        deg = degrade_pair(vis_gt, ir_gt, task, severity=self.severity_range, generator=g)
+        deg = degrade_pair(vis_gt, ir_gt, task, severity=self.severity_range, generator=g,
+                           random_options={"blur": {"kinds": self.blur_kinds}} if self.blur_kinds else None)
         severity = max(deg.severity.values(), default=0.0)
         # neutral prompt on degraded input: fuse as is (the references are the degraded images)
         as_is = self.mode == "train" and task != NEUTRAL_TASK and float(torch.rand((), generator=g)) < self.keep_prob

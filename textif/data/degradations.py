@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 import random as _pyrandom
-from typing import Callable, Literal, NamedTuple, Sequence, Union
+from typing import Any, Callable, Literal, Mapping, NamedTuple, Sequence, Union
 
 import torch
 import torch.nn.functional as F
@@ -452,14 +452,18 @@ def add_blur(
 
 
 def random_add_blur(img: Tensor, *, generator: torch.Generator | None,
-                    severity: SeverityArg = _DEFAULT_RANGE) -> Tensor:
-    """:func:`add_blur` with random severity, kind (Gaussian, defocus or motion) and angle."""
+                    severity: SeverityArg = _DEFAULT_RANGE, kinds: Sequence[str] = BLUR_KINDS) -> Tensor:
+    """:func:`add_blur` with random severity, kind (one of ``kinds``, by default Gaussian, defocus
+    or motion) and angle. The random draws are the same whatever ``kinds`` holds."""
+    kinds = tuple(kinds)
+    if not kinds or any(k not in BLUR_KINDS for k in kinds):
+        raise DegradationError(f"blur: kinds must be a non-empty selection of {', '.join(BLUR_KINDS)}, got {list(kinds)}")
     x, _ = _prepare(img, "blur")
     b = x.shape[0]
     s = _draw_severity(severity, b, generator, x, "blur")
-    idx = (_rand((b,), generator, x) * len(BLUR_KINDS)).long().clamp(max=len(BLUR_KINDS) - 1).tolist()
+    idx = (_rand((b,), generator, x) * len(kinds)).long().clamp(max=len(kinds) - 1).tolist()
     angle = _uniform(0.0, 180.0, (b,), generator, x)
-    return add_blur(img, s, generator=generator, kind=[BLUR_KINDS[i] for i in idx], angle=angle)
+    return add_blur(img, s, generator=generator, kind=[kinds[i] for i in idx], angle=angle)
 
 
 def _smooth_field(b: int, h: int, w: int, generator: torch.Generator | None, like: Tensor) -> Tensor:
@@ -879,6 +883,7 @@ def degrade_pair(
     severity: float | tuple[float, float] | dict[str, float] | None = None,
     generator: torch.Generator | None = None,
     randomize: bool = True,
+    random_options: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> DegradedPair:
     """Apply a task (``"fusion"``, a degradation or a composite ``"a+b"``) to a pair.
 
@@ -891,6 +896,8 @@ def degrade_pair(
         generator: drives every random choice.
         randomize: draw random sub-parameters (``random_add_x``) rather than the
             canonical ones (``add_x``).
+        random_options: extra keyword arguments per degradation for its ``random_add_x``
+            (with ``randomize``), e.g. ``{"blur": {"kinds": ["gaussian"]}}``.
 
     Returns:
         ``DegradedPair(vis, ir, severity)`` with the severity used for each part (for a
@@ -921,7 +928,7 @@ def degrade_pair(
             sp = lo + (hi - lo) * u
         used[p] = sp
         if randomize:
-            out = info.random_fn(target, generator=generator, severity=sp)
+            out = info.random_fn(target, generator=generator, severity=sp, **dict((random_options or {}).get(p, {})))
         else:
             out = info.add_fn(target, sp, generator=generator)
         if info.modality == "vis":

@@ -56,6 +56,8 @@ class DataConfig:
     degradation_weights: dict[str, float] | None = None  # sampling weight per degradation (default: uniform)
     # paired sources: [low, high] in [0, 1] that each synthetic degradation's severity is drawn from
     severity_range: list[float] = field(default_factory=lambda: [0.1, 1.0])
+    # paired sources: the kernels synthetic blur draws from (gaussian, defocus, motion); None: all three
+    blur_kinds: list[str] | None = None
     num_workers: int = 2
     cache_images: bool = True
 

@@ -30,7 +30,8 @@ def source_spec(src: SourceConfig, root: Path, cfg: TrainConfig, seed: int | Non
         spec.update(type="paired", vis_dir=str(root / src.vis), ir_dir=str(root / src.ir),
                     clean_prob=1.0 - d.degrade_prob, composite_prob=d.composite_prob,
                     keep_prob=d.keep_prob, mismatch_prob=d.mismatch_prob, mismatch_weights=d.mismatch_weights,
-                    degradations=d.degradation_weights, severity_range=tuple(d.severity_range))
+                    degradations=d.degradation_weights, severity_range=tuple(d.severity_range),
+                    blur_kinds=d.blur_kinds)
     elif src.kind == "ems":
         if not src.root:
             raise TextIFError(f"data source {src}: an 'ems' source needs 'root'")
